@@ -1,0 +1,370 @@
+/**
+ * The StreamBusCluster API: the single source of truth.
+ *
+ * From this one zod schema come (a) the XRD in apis/ (`npm run generate`, see src/api/xrd.ts),
+ * (b) the TypeScript types (z.infer below) and (c) runtime validation of every XR the function sees.
+ * Field names, enums and defaults follow the StreamBus operator's API (streambus.io/v1alpha1), so the
+ * operator's manifests apply unchanged as Crossplane claims.
+ *
+ * Every field carries a description; the XRD generator and the docs generator both read them.
+ */
+import { z } from 'zod';
+
+/** Kubernetes resource quantity (same grammar as apimachinery's resource.Quantity). */
+export const QUANTITY_PATTERN = '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$';
+const quantityRe = new RegExp(QUANTITY_PATTERN);
+
+/** A quantity that may be written as a YAML number or a string (`cpu: 1`, `memory: 512Mi`). */
+const quantity = (description: string) =>
+  z
+    .union([z.string().regex(quantityRe, 'must be a Kubernetes quantity such as 500m, 2Gi or 10'), z.number().nonnegative()])
+    .meta({ 'x-kubernetes-int-or-string': true })
+    .describe(description);
+
+/** A storage size: a string quantity with a binary or decimal suffix, strictly positive. */
+const storageSize = (description: string, dflt: string) =>
+  z
+    .string()
+    .regex(/^[1-9][0-9]*(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/, 'must be a positive storage quantity such as 10Gi')
+    .default(dflt)
+    .describe(description);
+
+const port = (description: string, dflt: number) =>
+  z.number().int().min(1).max(65535).default(dflt).describe(description);
+
+/** DNS-1123 label (names of Secrets, ServiceAccounts and other namespaced objects we reference). */
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const secretName = (description: string) =>
+  z.string().min(1).max(253).regex(DNS1123_SUBDOMAIN, 'must be a valid Secret name (DNS-1123 subdomain)').describe(description);
+
+const stringMap = (description: string) => z.record(z.string(), z.string()).describe(description);
+
+// ---------------------------------------------------------------------------------------------
+// spec.image
+export const ImageSpec = z
+  .object({
+    repository: z
+      .string()
+      .min(1)
+      .max(255)
+      .regex(/^[a-z0-9][a-z0-9._\-/:]*$/, 'must be an image repository such as ghcr.io/gstreamio/streambus/broker')
+      .optional()
+      .describe(
+        'Image repository of the StreamBus broker. When unset, the platform default from the function input is used ' +
+          '(ghcr.io/gstreamio/streambus/broker unless the platform team changed it).',
+      ),
+    tag: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'must be an image tag such as v1.0.1')
+      .optional()
+      .describe('Image tag. Overrides spec.version when set; when both are unset the platform default tag from the function input is used.'),
+    pullPolicy: z
+      .enum(['Always', 'IfNotPresent', 'Never'])
+      .default('IfNotPresent')
+      .describe('Image pull policy of the broker container.'),
+    pullSecrets: z
+      .array(secretName('Name of an image pull Secret in the claim namespace.'))
+      .max(16)
+      .optional()
+      .describe('Names of image pull Secrets in the claim namespace.'),
+  })
+  .describe('Container image of the broker.');
+
+// spec.resources
+export const ResourcesSpec = z
+  .object({
+    requests: z.record(z.string(), quantity('Requested amount of this resource.')).optional().describe('Minimum compute resources per broker (cpu, memory, ...).'),
+    limits: z.record(z.string(), quantity('Limit for this resource.')).optional().describe('Maximum compute resources per broker (cpu, memory, ...).'),
+  })
+  .describe('Compute resources of each broker container, as in a Pod spec.');
+
+// spec.storage
+export const StorageSpec = z
+  .object({
+    class: z
+      .string()
+      .min(1)
+      .max(253)
+      .regex(DNS1123_SUBDOMAIN, 'must be a StorageClass name')
+      .optional()
+      .describe(
+        'StorageClass of the data and Raft volumes. When unset, the platform default from the function input is used, ' +
+          'and when that is unset too, the cluster default StorageClass.',
+      ),
+    size: storageSize('Size of each broker\'s data volume (topics and partitions), mounted at /data.', '10Gi'),
+    raftSize: storageSize('Size of each broker\'s Raft log volume, mounted at /raft.', '5Gi'),
+    deleteClaimsOnDelete: z
+      .boolean()
+      .default(false)
+      .describe('Delete the brokers\' PersistentVolumeClaims when the cluster is deleted or scaled down. Off by default: data is retained.'),
+  })
+  .describe('Persistent storage of each broker: one data and one Raft volume claim per broker.');
+
+// spec.config
+export const ConfigSpec = z
+  .object({
+    logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info').describe('Broker log level (observability.logging.level in broker.yaml).'),
+    port: port('Client (StreamBus protocol) port of each broker.', 9092),
+    httpPort: port('HTTP port of each broker: health endpoints /health/live and /health/ready, admin API and metrics.', 8081),
+    grpcPort: port(
+      'Port reserved for the broker\'s gRPC API. StreamBus v1.0.1 serves no gRPC; kept for compatibility with the operator API and used as the default Raft port.',
+      9093,
+    ),
+    raftPort: z
+      .number()
+      .int()
+      .min(1)
+      .max(65535)
+      .optional()
+      .describe('Raft peer port of each broker. Defaults to grpcPort (9093), the port the upstream examples use for Raft.'),
+    maxConnections: z.number().int().min(1).max(10_000_000).optional().describe('Maximum client connections per broker (documented broker setting; not read by StreamBus v1.0.1).'),
+    maxMessageSize: z.number().int().min(1).max(2_147_483_647).optional().describe('Maximum message size in bytes (documented broker setting; not read by StreamBus v1.0.1).'),
+    compressionEnabled: z.boolean().optional().describe('Enable message compression (documented broker setting; not read by StreamBus v1.0.1).'),
+  })
+  .describe('Broker configuration, rendered into broker.yaml.');
+
+// spec.security
+export const SecuritySpec = z
+  .object({
+    enabled: z.boolean().default(false).describe('Master switch for security features (operator API compatibility).'),
+    tls: z
+      .object({
+        enabled: z.boolean().default(false).describe('Serve the client listener with TLS.'),
+        certSecretName: secretName('Secret (type kubernetes.io/tls) holding tls.crt and tls.key for the brokers.').optional(),
+        secretName: secretName('Deprecated alias of certSecretName (operator API).').optional(),
+        caSecretName: secretName('Secret holding ca.crt, the CA that signs client certificates.').optional(),
+        clientAuthRequired: z.boolean().default(false).describe('Require and verify client certificates (mutual TLS).'),
+      })
+      .optional()
+      .describe('TLS for client connections.'),
+    authentication: z
+      .object({
+        enabled: z.boolean().default(false).describe('Require clients to authenticate.'),
+        method: z.enum(['mtls', 'jwt', 'sasl']).optional().describe('Primary authentication method.'),
+        allowedMethods: z.array(z.enum(['mtls', 'jwt', 'sasl'])).max(3).optional().describe('All authentication methods the brokers accept.'),
+        jwtSecretName: secretName('Secret holding the JWT verification key.').optional(),
+        sasl: z
+          .object({
+            mechanism: z.enum(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512']).default('SCRAM-SHA-256').describe('SASL mechanism.'),
+            secretName: secretName('Secret holding the SASL credentials.').optional(),
+          })
+          .optional()
+          .describe('SASL authentication.'),
+      })
+      .optional()
+      .describe('Client authentication.'),
+    authorization: z
+      .object({
+        enabled: z.boolean().default(false).describe('Enforce ACLs.'),
+        defaultPolicy: z.enum(['allow', 'deny']).default('deny').describe('Decision when no ACL matches.'),
+      })
+      .optional()
+      .describe('Client authorization (ACLs).'),
+  })
+  .describe('Security of the client listener: TLS, authentication and authorization.');
+
+// spec.multiTenancy
+const quotas = z
+  .object({
+    maxTopics: z.number().int().min(1).max(1_000_000).optional().describe('Maximum topics per tenant.'),
+    maxPartitionsPerTopic: z.number().int().min(1).max(100_000).optional().describe('Maximum partitions per topic of a tenant.'),
+    maxConnections: z.number().int().min(1).max(10_000_000).optional().describe('Maximum concurrent connections per tenant.'),
+    maxBandwidthMBps: z.number().positive().max(1_000_000).optional().describe('Maximum throughput per tenant in MB/s.'),
+    maxStorageGB: z.number().positive().max(1_000_000_000).optional().describe('Maximum storage per tenant in GB.'),
+    maxMessagesPerSecond: z.number().int().min(1).max(1_000_000_000).optional().describe('Maximum messages per second per tenant.'),
+  })
+  .describe('Per-tenant quotas.');
+
+export const MultiTenancySpec = z
+  .object({
+    enabled: z.boolean().default(false).describe('Enable multi-tenancy.'),
+    isolation: z
+      .object({
+        networkPolicies: z.boolean().default(false).describe('Isolate the cluster with NetworkPolicies.'),
+        resourceQuotas: z.boolean().default(false).describe('Create a ResourceQuota for the cluster\'s namespace.'),
+        rateLimiting: z.boolean().default(false).describe('Enforce per-tenant rate limits in the brokers.'),
+      })
+      .optional()
+      .describe('How tenants are isolated.'),
+    defaultQuotas: quotas.optional().describe('Quotas applied to every tenant without an override.'),
+    tenantOverrides: z
+      .array(
+        z
+          .object({
+            tenantId: z.string().min(1).max(253).regex(/^[a-zA-Z0-9]([-a-zA-Z0-9_.]*[a-zA-Z0-9])?$/, 'must be a tenant id of letters, digits, - _ .').describe('Tenant identifier.'),
+            quotas: quotas.describe('Quotas of this tenant, replacing the defaults field by field.'),
+          })
+          .describe('Quotas of one tenant.'),
+      )
+      .max(1000)
+      .optional()
+      .describe('Per-tenant quota overrides; tenant ids must be unique.'),
+  })
+  .describe('Multi-tenancy: tenant quotas and isolation.');
+
+// spec.observability
+export const ObservabilitySpec = z
+  .object({
+    metrics: z
+      .object({
+        enabled: z.boolean().default(true).describe('Expose broker metrics on the HTTP port.'),
+        serviceMonitor: z.boolean().default(false).describe('Create a Prometheus Operator ServiceMonitor.'),
+        interval: z
+          .string()
+          .regex(/^([0-9]+(ms|s|m|h))+$/, 'must be a duration such as 30s')
+          .default('30s')
+          .describe('Scrape interval of the ServiceMonitor.'),
+        perTenantMetrics: z.boolean().default(false).describe('Label metrics with the tenant id.'),
+      })
+      .optional()
+      .describe('Prometheus metrics.'),
+    tracing: z
+      .object({
+        enabled: z.boolean().default(false).describe('Export traces over OTLP.'),
+        endpoint: z.string().max(1024).optional().describe('OTLP gRPC endpoint, host:port.'),
+        samplingRate: z.number().min(0).max(1).default(0.1).describe('Fraction of requests traced, 0 to 1.'),
+        includeTenantId: z.boolean().default(false).describe('Add the tenant id to spans.'),
+      })
+      .optional()
+      .describe('Distributed tracing.'),
+    logging: z
+      .object({
+        level: z.enum(['debug', 'info', 'warn', 'error']).optional().describe('Log level; overrides config.logLevel when set.'),
+        format: z.enum(['json', 'text']).default('json').describe('Log format.'),
+        includeTenantContext: z.boolean().default(false).describe('Add the tenant id to log lines.'),
+        auditLog: z
+          .object({
+            enabled: z.boolean().default(false).describe('Write an audit log.'),
+            level: z.enum(['basic', 'detailed']).default('basic').describe('Audit detail.'),
+          })
+          .optional()
+          .describe('Audit logging.'),
+      })
+      .optional()
+      .describe('Broker logging.'),
+  })
+  .describe('Metrics, tracing and logging.');
+
+const toleration = z
+  .object({
+    key: z.string().max(317).optional().describe('Taint key the toleration applies to.'),
+    operator: z.enum(['Exists', 'Equal']).optional().describe('Exists or Equal.'),
+    value: z.string().max(63).optional().describe('Taint value to match.'),
+    effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional().describe('Taint effect to match.'),
+    tolerationSeconds: z.number().int().optional().describe('How long a NoExecute taint is tolerated.'),
+  })
+  .describe('A Pod toleration.');
+
+// ---------------------------------------------------------------------------------------------
+export const StreamBusClusterSpec = z
+  .object({
+    replicas: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(3)
+      .describe(
+        'Number of brokers. Raft membership is static in StreamBus v1.0.1, so the count is fixed once the cluster has ' +
+          'been created; use an odd number (1, 3, 5, 7) for quorum.',
+      ),
+    version: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'must be an image tag such as v1.0.1')
+      .optional()
+      .describe('StreamBus version to deploy, used as the image tag when image.tag is unset.'),
+    image: ImageSpec.default({ pullPolicy: 'IfNotPresent' }),
+    resources: ResourcesSpec.optional(),
+    storage: StorageSpec.default({ size: '10Gi', raftSize: '5Gi', deleteClaimsOnDelete: false }),
+    config: ConfigSpec.default({ logLevel: 'info', port: 9092, httpPort: 8081, grpcPort: 9093 }),
+    security: SecuritySpec.optional(),
+    multiTenancy: MultiTenancySpec.optional(),
+    observability: ObservabilitySpec.optional(),
+    affinity: z
+      .looseObject({})
+      .optional()
+      .describe('Pod affinity rules (a core/v1 Affinity). When unset, brokers spread across hosts and zones.'),
+    nodeSelector: stringMap('Node labels the brokers must be scheduled on.').optional(),
+    tolerations: z.array(toleration).max(64).optional().describe('Tolerations of the broker pods.'),
+    podAnnotations: stringMap('Annotations added to the broker pods.').optional(),
+    podLabels: stringMap('Labels added to the broker pods; they never change the StatefulSet selector.').optional(),
+    priorityClassName: z.string().max(253).regex(DNS1123_SUBDOMAIN).optional().describe('PriorityClass of the broker pods.'),
+  })
+  .describe('Desired state of a StreamBus cluster.');
+
+export const ConditionSchema = z
+  .object({
+    type: z.string().describe('Condition type.'),
+    status: z.string().describe('True, False or Unknown.'),
+    reason: z.string().optional().describe('Machine-readable reason.'),
+    message: z.string().optional().describe('Human-readable detail.'),
+    lastTransitionTime: z.string().optional().describe('When the status last changed.'),
+    observedGeneration: z.number().int().optional().describe('Generation the condition was set for.'),
+  })
+  .describe('A status condition.');
+
+export const StreamBusClusterStatus = z
+  .object({
+    phase: z.enum(['Pending', 'Creating', 'Running', 'Updating', 'Degraded', 'Failed']).optional().describe('Lifecycle phase of the cluster.'),
+    conditions: z.array(ConditionSchema).optional().describe('Observations of the cluster\'s state.'),
+    replicas: z.number().int().optional().describe('Number of brokers the cluster runs.'),
+    readyReplicas: z.number().int().optional().describe('Number of ready brokers.'),
+    observedGeneration: z.number().int().optional().describe('Generation of the spec this status describes.'),
+    endpoints: z.array(z.string()).optional().describe('Client address of each broker, host:port.'),
+    bootstrapServers: z.string().optional().describe('Comma-separated broker addresses for clients.'),
+    httpEndpoint: z.string().optional().describe('HTTP endpoint of the client Service (health and admin API).'),
+    metricsEndpoint: z.string().optional().describe('Metrics endpoint of the brokers.'),
+  })
+  .describe('Observed state of a StreamBus cluster.');
+
+export type StreamBusClusterSpec = z.infer<typeof StreamBusClusterSpec>;
+export type StreamBusClusterSpecInput = z.input<typeof StreamBusClusterSpec>;
+export type StreamBusClusterStatus = z.infer<typeof StreamBusClusterStatus>;
+
+// ---------------------------------------------------------------------------------------------
+// Function input: the platform team's defaults, set in the Composition's pipeline step.
+export const FUNCTION_INPUT_GROUP = 'streambus.fn.crossplane.io';
+export const FUNCTION_INPUT_VERSION = 'v1beta1';
+export const FUNCTION_INPUT_KIND = 'Input';
+
+export const FunctionInputSpec = z
+  .object({
+    mode: z
+      .enum(['Object', 'Direct'])
+      .default('Object')
+      .describe(
+        'Object wraps every composed resource in a provider-kubernetes Object (works on Crossplane 1 and 2, the cluster ' +
+          'may be remote); Direct composes the raw Kubernetes objects (Crossplane 2 only, needs RBAC for Crossplane).',
+      ),
+    providerConfigName: z
+      .string()
+      .min(1)
+      .max(253)
+      .regex(DNS1123_SUBDOMAIN)
+      .default('default')
+      .describe('provider-kubernetes ProviderConfig the Objects use (Object mode).'),
+    clusterDomain: z
+      .string()
+      .min(1)
+      .max(253)
+      .regex(DNS1123_SUBDOMAIN)
+      .default('cluster.local')
+      .describe('DNS domain of the Kubernetes cluster the brokers run in; peers are <pod>.<headless>.<ns>.svc.<clusterDomain>.'),
+    defaultImageRepository: z.string().min(1).default('ghcr.io/gstreamio/streambus/broker').describe('Image repository used when a claim sets none.'),
+    defaultImageTag: z.string().min(1).default('v1.0.1').describe('Image tag used when a claim sets neither image.tag nor version.'),
+    defaultStorageClass: z.string().regex(DNS1123_SUBDOMAIN).optional().describe('StorageClass used when a claim sets none; unset means the cluster default.'),
+  })
+  .describe('Platform-team defaults of function-streambus.');
+
+export const FunctionInput = z.object({
+  apiVersion: z.literal(`${FUNCTION_INPUT_GROUP}/${FUNCTION_INPUT_VERSION}`).optional(),
+  kind: z.literal(FUNCTION_INPUT_KIND).optional(),
+  metadata: z.looseObject({}).optional(),
+  spec: FunctionInputSpec.default(FunctionInputSpec.parse({})),
+});
+
+export type FunctionInputSpec = z.infer<typeof FunctionInputSpec>;

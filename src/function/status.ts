@@ -1,0 +1,61 @@
+/**
+ * The XR's status, computed from the observed StatefulSet and the model.
+ *
+ * Phase rules (documented in the README):
+ *  - Pending   the StatefulSet has not been observed yet (nothing created so far);
+ *  - Creating  the StatefulSet exists, not every broker has been ready yet, and the cluster was never Running;
+ *  - Updating  the StatefulSet is rolling (updateRevision ≠ currentRevision, or its controller lags the spec);
+ *  - Running   every broker is ready at the current revision;
+ *  - Degraded  the cluster was up before, some brokers are not ready, but a Raft quorum of them is;
+ *  - Failed    the cluster was up before and fewer than a quorum of brokers are ready.
+ */
+import type { StreamBusClusterStatus } from '../api/schema.js';
+import { brokerEndpoints, type ClusterModel } from '../render/model.js';
+import type { Manifest } from '../render/index.js';
+import { READINESS_RULES } from './readiness.js';
+
+type Obj = Record<string, unknown>;
+const sub = (o: Obj | undefined, k: string): Obj => (o && o[k] && typeof o[k] === 'object' ? (o[k] as Obj) : {});
+const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
+
+export type Phase = NonNullable<StreamBusClusterStatus['phase']>;
+
+export interface ClusterHealth {
+  phase: Phase;
+  readyReplicas: number;
+  allReady: boolean;
+}
+
+export function quorum(replicas: number): number {
+  return Math.floor(replicas / 2) + 1;
+}
+
+export function clusterHealth(m: ClusterModel, sts: Manifest | undefined, previousPhase: string | undefined): ClusterHealth {
+  if (!sts) return { phase: 'Pending', readyReplicas: 0, allReady: false };
+  const status = sub(sts, 'status');
+  const readyReplicas = num(status.readyReplicas);
+  const allReady = READINESS_RULES.StatefulSet!(sts);
+  const wasUp = previousPhase === 'Running' || previousPhase === 'Updating' || previousPhase === 'Degraded' || previousPhase === 'Failed';
+  const gen = sub(sts, 'metadata').generation;
+  const rolling =
+    (status.updateRevision !== undefined && status.currentRevision !== status.updateRevision) ||
+    (typeof gen === 'number' && typeof status.observedGeneration === 'number' && status.observedGeneration < gen);
+  let phase: Phase;
+  if (allReady) phase = 'Running';
+  else if (!wasUp) phase = 'Creating';
+  else if (readyReplicas < quorum(m.replicas)) phase = 'Failed';
+  else if (rolling) phase = 'Updating';
+  else phase = 'Degraded';
+  return { phase, readyReplicas, allReady };
+}
+
+export function endpointsStatus(m: ClusterModel): Pick<StreamBusClusterStatus, 'endpoints' | 'bootstrapServers' | 'httpEndpoint' | 'metricsEndpoint'> {
+  const endpoints = brokerEndpoints(m);
+  const svc = `${m.names.clientService}.${m.namespace}.svc.${m.clusterDomain}`;
+  return {
+    endpoints,
+    bootstrapServers: endpoints.join(','),
+    httpEndpoint: `http://${svc}:${m.ports.http}`,
+    metricsEndpoint: `http://${svc}:${m.ports.http}/metrics`,
+  };
+}

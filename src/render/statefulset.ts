@@ -1,0 +1,108 @@
+/**
+ * The broker StatefulSet.
+ *
+ * Each pod derives its broker id from its ordinal (`<name>-N` → N+1) in the container's shell, reads the
+ * shared broker.yaml from the ConfigMap, and keeps its data and Raft log on two volume claims.
+ * Probes follow the real broker: /health/live (always 200 once HTTP is up) for liveness, the client port for
+ * readiness (it opens only once the Raft group has a leader), never /health (always 503 in v1.0.1).
+ */
+import { createHash } from 'node:crypto';
+import {
+  BROKER_BINARY,
+  BROKER_UID,
+  CONFIG_DIR,
+  CONFIG_FILE,
+  DATA_DIR,
+  RAFT_DIR,
+  type ClusterModel,
+} from './model.js';
+
+/** Pod-template annotation whose change rolls the brokers when broker.yaml changes. */
+export const CONFIG_HASH_ANNOTATION = 'streambus.io/config-hash';
+
+/**
+ * The container's shell command. `$(( ${POD_NAME##*-} + 1 ))`: strip everything up to the last '-' of the pod
+ * name (the ordinal) and add one. `exec` makes the broker PID 1's replacement so SIGTERM reaches it.
+ */
+export function brokerCommand(): { command: string[]; args: string[] } {
+  return {
+    command: ['/bin/sh', '-c'],
+    args: [`exec ${BROKER_BINARY} --config=${CONFIG_DIR}/${CONFIG_FILE} --broker-id=$(( \${POD_NAME##*-} + 1 ))`],
+  };
+}
+
+export function configHash(brokerYaml: string): string {
+  return createHash('sha256').update(brokerYaml).digest('hex').slice(0, 16);
+}
+
+export function statefulSet(m: ClusterModel, brokerYaml: string): Record<string, unknown> {
+  const { spec } = m;
+  const podLabels = { ...(spec.podLabels ?? {}), ...m.labels };
+  const podAnnotations = { ...(spec.podAnnotations ?? {}), [CONFIG_HASH_ANNOTATION]: configHash(brokerYaml) };
+  const claim = (name: string, size: string) => ({
+    metadata: { name, labels: m.selectorLabels },
+    spec: {
+      accessModes: ['ReadWriteOnce'],
+      ...(m.storageClass ? { storageClassName: m.storageClass } : {}),
+      resources: { requests: { storage: size } },
+    },
+  });
+  const logLevel = spec.observability?.logging?.level ?? spec.config.logLevel;
+  const container: Record<string, unknown> = {
+    name: 'broker',
+    image: m.image,
+    imagePullPolicy: spec.image.pullPolicy,
+    ...brokerCommand(),
+    env: [
+      { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      // The broker's internal (zap) logger reads these unprefixed variables (broker-contract.md §5).
+      { name: 'LOG_LEVEL', value: logLevel },
+    ],
+    ports: [
+      { name: 'client', containerPort: m.ports.client, protocol: 'TCP' },
+      { name: 'http', containerPort: m.ports.http, protocol: 'TCP' },
+      { name: 'raft', containerPort: m.ports.raft, protocol: 'TCP' },
+    ],
+    volumeMounts: [
+      { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+      { name: 'data', mountPath: DATA_DIR },
+      { name: 'raft', mountPath: RAFT_DIR },
+    ],
+    startupProbe: { httpGet: { path: '/health/ready', port: 'http' }, periodSeconds: 5, failureThreshold: 24, timeoutSeconds: 3 },
+    livenessProbe: { httpGet: { path: '/health/live', port: 'http' }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 3 },
+    readinessProbe: { tcpSocket: { port: 'client' }, periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 3 },
+    ...(spec.resources ? { resources: spec.resources } : {}),
+  };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name: m.names.statefulSet, namespace: m.namespace, labels: m.labels },
+    spec: {
+      serviceName: m.names.headlessService,
+      replicas: m.replicas,
+      podManagementPolicy: 'Parallel',
+      updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 0 } },
+      persistentVolumeClaimRetentionPolicy: spec.storage.deleteClaimsOnDelete
+        ? { whenDeleted: 'Delete', whenScaled: 'Delete' }
+        : { whenDeleted: 'Retain', whenScaled: 'Retain' },
+      selector: { matchLabels: m.selectorLabels },
+      template: {
+        metadata: { labels: podLabels, annotations: podAnnotations },
+        spec: {
+          terminationGracePeriodSeconds: 60,
+          securityContext: {
+            runAsUser: BROKER_UID,
+            runAsGroup: BROKER_UID,
+            fsGroup: BROKER_UID,
+            runAsNonRoot: true,
+            fsGroupChangePolicy: 'OnRootMismatch',
+          },
+          containers: [container],
+          volumes: [{ name: 'config', configMap: { name: m.names.configMap } }],
+        },
+      },
+      volumeClaimTemplates: [claim('data', spec.storage.size), claim('raft', spec.storage.raftSize)],
+    },
+  };
+}

@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { generatedFiles } from '../../src/generated.js';
+import { ROOT } from '../helpers/tools.js';
+
+type Obj = Record<string, any>;
+
+describe('generated files are current (npm run generate)', () => {
+  for (const [rel, render] of Object.entries(generatedFiles(ROOT))) {
+    it(rel, () => {
+      expect(readFileSync(join(ROOT, rel), 'utf8'), `${rel} is stale: run npm run generate`).toBe(render());
+    });
+  }
+});
+
+function undocumented(node: Obj, path: string, out: string[]): string[] {
+  for (const [k, v] of Object.entries<Obj>(node.properties ?? {})) {
+    if (!v.description) out.push(`${path}.${k}`);
+    undocumented(v, `${path}.${k}`, out);
+  }
+  if (node.items) undocumented(node.items, `${path}[]`, out);
+  if (node.additionalProperties && typeof node.additionalProperties === 'object') undocumented(node.additionalProperties, `${path}{}`, out);
+  return out;
+}
+
+describe('XRD', () => {
+  const xrd = parse(readFileSync(join(ROOT, 'apis/xrd.yaml'), 'utf8')) as Obj;
+  const schema = xrd.spec.versions[0].schema.openAPIV3Schema;
+
+  it('is a v1 XRD with claim StreamBusCluster and composite XStreamBusCluster in streambus.io/v1alpha1', () => {
+    expect(xrd.apiVersion).toBe('apiextensions.crossplane.io/v1');
+    expect(xrd.spec.group).toBe('streambus.io');
+    expect(xrd.spec.names.kind).toBe('XStreamBusCluster');
+    expect(xrd.spec.claimNames.kind).toBe('StreamBusCluster');
+    expect(xrd.spec.versions[0].name).toBe('v1alpha1');
+    expect(xrd.spec.versions[0].additionalPrinterColumns.map((c: Obj) => c.name)).toEqual(['Phase', 'Replicas', 'Ready', 'Age']);
+  });
+
+  it('documents every field', () => {
+    expect(undocumented(schema.properties.spec, 'spec', [])).toEqual([]);
+    expect(undocumented(schema.properties.status, 'status', [])).toEqual([]);
+  });
+
+  it('covers every field of the seed Configuration section', () => {
+    const spec = schema.properties.spec.properties;
+    for (const f of ['replicas', 'image', 'resources', 'storage', 'config', 'security', 'multiTenancy', 'observability', 'affinity', 'nodeSelector', 'tolerations', 'podAnnotations', 'podLabels']) {
+      expect(spec[f], f).toBeDefined();
+    }
+    expect(spec.replicas.default).toBe(3);
+    expect(spec.config.properties.httpPort.default).toBe(8081);
+    expect(spec.config.properties.logLevel.enum).toEqual(['debug', 'info', 'warn', 'error']);
+    expect(spec.image.properties.pullPolicy.enum).toEqual(['Always', 'IfNotPresent', 'Never']);
+    const status = schema.properties.status.properties;
+    for (const f of ['phase', 'conditions', 'replicas', 'readyReplicas', 'observedGeneration', 'endpoints', 'bootstrapServers']) expect(status[f], f).toBeDefined();
+  });
+
+  it('is structural: no anyOf/oneOf without int-or-string, no $schema, no additionalProperties:false', () => {
+    const bad: string[] = [];
+    const walk = (n: unknown, p: string) => {
+      if (!n || typeof n !== 'object') return;
+      const o = n as Obj;
+      if ((o.anyOf || o.oneOf) && !o['x-kubernetes-int-or-string']) bad.push(`${p}: anyOf`);
+      if (o.$schema) bad.push(`${p}: $schema`);
+      if (o.additionalProperties === false) bad.push(`${p}: additionalProperties false`);
+      if (o.properties && o.type !== 'object') bad.push(`${p}: properties without type object`);
+      for (const [k, v] of Object.entries(o)) walk(v, `${p}.${k}`);
+    };
+    walk(schema, 'schema');
+    expect(bad).toEqual([]);
+  });
+});
