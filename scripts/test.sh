@@ -9,10 +9,12 @@ ci() { [ -n "${CI:-}" ] && [ "${CI}" != "false" ]; }
 
 npm run --silent build || exit 1
 
-if ! bash scripts/install-tools.sh crossplane; then
-  if ci; then echo "!! CI=true and the Crossplane CLI could not be installed" >&2; exit 1; fi
-  echo "!!!!!!!!!! could not install the Crossplane CLI: the e2e render tests will be SKIPPED !!!!!!!!!!" >&2
-fi
+for tool in crossplane crds; do
+  if ! bash scripts/install-tools.sh "$tool"; then
+    if ci; then echo "!! CI=true and '$tool' could not be installed" >&2; exit 1; fi
+    echo "!!!!!!!!!! could not install '$tool': the e2e tests that need it will be SKIPPED !!!!!!!!!!" >&2
+  fi
+done
 
 mkdir -p .tmp
 npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json "$@"

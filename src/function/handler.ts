@@ -20,6 +20,7 @@ import {
 } from '@crossplane-org/function-sdk-typescript';
 import { FunctionInput, StreamBusClusterSpec } from '../api/schema.js';
 import { renderCluster, type Manifest } from '../render/index.js';
+import { BROKER_VERSION, unenforcedFeatures } from '../render/enforcement.js';
 import { buildModel } from '../render/model.js';
 import { formatZodError } from './errors.js';
 import { resolveIdentity } from './identity.js';
@@ -116,9 +117,34 @@ export function runFunction(req: RunFunctionRequest): RunFunctionResponse {
     ready: Ready.READY_UNSPECIFIED,
   };
 
+  rsp.conditions.push(condition('ConfigurationValid', true, 'Valid', 'spec is valid and rendered'));
+
+  // Honesty: say which requested features the broker does not enforce, instead of pretending.
+  const unenforced = unenforcedFeatures(spec.data);
+  if (unenforced.length > 0) {
+    const list = unenforced.map((u) => `${u.field} (${u.note})`).join('; ');
+    rsp.results.push(
+      result(
+        Severity.SEVERITY_WARNING,
+        'FeaturesNotEnforced',
+        `configured but not enforced by ${BROKER_VERSION}: ${list}`,
+        Target.TARGET_COMPOSITE_AND_CLAIM,
+      ),
+    );
+  }
+  rsp.conditions.push(
+    unenforced.length === 0
+      ? condition('FeaturesEnforced', true, 'AllEnforced', 'every requested feature is in force')
+      : condition(
+          'FeaturesEnforced',
+          false,
+          'NotEnforcedByBroker',
+          `configured but not enforced by ${BROKER_VERSION}: ${unenforced.map((u) => u.field).join(', ')}`,
+        ),
+  );
+
   const stsName = `StatefulSet ${model.namespace}/${model.names.statefulSet}`;
   rsp.conditions.push(
-    condition('ConfigurationValid', true, 'Valid', 'spec is valid and rendered'),
     health.allReady
       ? condition('BrokersReady', true, 'AllBrokersReady', `${health.readyReplicas}/${model.replicas} brokers ready`)
       : condition(
