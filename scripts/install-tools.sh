@@ -89,6 +89,16 @@ install_gopeer() {
   echo "$sum" > "$root/.tools/stamps/gopeer"
 }
 
+# test/configcheck: the broker v1.0.1's configuration reading (viper v1.21.0), our own code, for the e2e tests.
+install_configcheck() {
+  local src="$root/test/configcheck" sum
+  sum="$(cat "$src/go.mod" "$src/go.sum" "$src"/*.go | sha256sum | cut -c1-16)"
+  stamp configcheck "$sum" streambus-configcheck && return 0
+  echo ">> test/configcheck (github.com/spf13/viper v1.21.0)" >&2
+  (cd "$src" && go build -mod=readonly -o "$bin/streambus-configcheck" .)
+  echo "$sum" > "$root/.tools/stamps/configcheck"
+}
+
 [ $# -eq 0 ] && set -- crossplane
 for t in "$@"; do
   case "$t" in
@@ -97,6 +107,7 @@ for t in "$@"; do
     broker) install_broker ;;
     crds) install_crds ;;
     gopeer) install_gopeer ;;
+    configcheck) install_configcheck ;;
     all) install_crossplane; install_crossplane1; install_broker; install_crds ;;
     *) echo "unknown tool: $t" >&2; exit 2 ;;
   esac

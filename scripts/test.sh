@@ -9,7 +9,7 @@ ci() { [ -n "${CI:-}" ] && [ "${CI}" != "false" ]; }
 
 npm run --silent build || exit 1
 
-for tool in crossplane crds; do
+for tool in crossplane crds configcheck; do
   if ! bash scripts/install-tools.sh "$tool"; then
     if ci; then echo "!! CI=true and '$tool' could not be installed" >&2; exit 1; fi
     echo "!!!!!!!!!! could not install '$tool': the e2e tests that need it will be SKIPPED !!!!!!!!!!" >&2
