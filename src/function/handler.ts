@@ -28,6 +28,7 @@ import type { StreamBusClusterSpec as Spec } from '../api/schema.js';
 import { formatZodError } from './errors.js';
 import { resolveIdentity } from './identity.js';
 import { isReady } from './readiness.js';
+import { Lru } from './cache.js';
 import { guard, withStorageClass } from './safety.js';
 import { clusterHealth, endpointsStatus, type ClusterHealth } from './status.js';
 import { observedManifest, wrap } from './wrap.js';
@@ -72,6 +73,20 @@ export const TTL_NOT_READY_SECONDS = 20;
 /** Requirement key under which Crossplane passes us the Secret holding the brokers' CA. */
 export const CA_REQUIREMENT = 'tls-ca';
 
+/** Validated specs and rendered resources of recent calls (see cache.ts); sized by configureCaches. */
+let specCache = new Lru<ReturnType<typeof StreamBusClusterSpec.safeParse>>(512);
+let renderCache = new Lru<{ key: string; kind: string; resource: Manifest }[]>(512);
+
+/** Sets the number of XRs whose validated spec and rendered resources are kept (0 disables caching). */
+export function configureCaches(entries: number): void {
+  specCache = new Lru(entries);
+  renderCache = new Lru(entries);
+}
+
+export function cacheStats(): { hits: number; misses: number; size: number } {
+  return { hits: renderCache.hits, misses: renderCache.misses, size: renderCache.size };
+}
+
 export function runFunction(req: RunFunctionRequest): RunFunctionResponse {
   const rsp = baseResponse(req);
   const xr = obj(req.observed?.composite?.resource);
@@ -83,7 +98,9 @@ export function runFunction(req: RunFunctionRequest): RunFunctionResponse {
   const id = resolveIdentity(xr);
   if (!id.ok) return fatal(rsp, 'ResolveIdentity', id.message);
 
-  const spec = StreamBusClusterSpec.safeParse(xr.spec === undefined ? {} : stripCrossplaneFields(xr.spec), { reportInput: true });
+  const rawSpec = xr.spec === undefined ? {} : stripCrossplaneFields(xr.spec);
+  const specKey = JSON.stringify(rawSpec);
+  const spec = specCache.get(specKey, () => StreamBusClusterSpec.safeParse(rawSpec, { reportInput: true }));
   if (!spec.success) return fatal(rsp, 'ValidateSpec', formatZodError('spec', spec.error));
 
   const platform = input.data.spec;
@@ -99,14 +116,19 @@ export function runFunction(req: RunFunctionRequest): RunFunctionResponse {
 
   const ca = caCertificate(req, spec.data);
   const conn = connectionDetails(model, ca.pem);
-  const composed = renderCluster(model);
-  if (mode === 'Direct') composed.push({ key: 'connection-secret', manifest: connectionSecret(model, conn) });
+  // Rendering is pure: the same inputs give the same resources, so a repeated call reuses them.
+  const renderKey = JSON.stringify([id.xrName, id.identity, platform, guarded.refusals.length ? guarded.spec : specKey, guarded.storageClass ?? null, ca.pem?.toString('base64') ?? null]);
+  const rendered = renderCache.get(renderKey, () => {
+    const composed = renderCluster(model);
+    if (mode === 'Direct') composed.push({ key: 'connection-secret', manifest: connectionSecret(model, conn) });
+    return composed.map((c) => ({ key: c.key, kind: String(c.manifest.kind), resource: wrap(c, id.xrName, platform) }));
+  });
 
-  for (const c of composed) {
+  for (const c of rendered) {
     rsp.desired!.resources[c.key] = {
-      resource: wrap(c, id.xrName, platform),
+      resource: c.resource,
       connectionDetails: {},
-      ready: isReady(String(c.manifest.kind), seen(c.key)) ? Ready.READY_TRUE : Ready.READY_FALSE,
+      ready: isReady(c.kind, seen(c.key)) ? Ready.READY_TRUE : Ready.READY_FALSE,
     };
   }
   if (ca.selector) {

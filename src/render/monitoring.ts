@@ -109,7 +109,7 @@ function dashboard(uid: string, title: string, panels: Panel[]): string {
       targets: [{ refId: 'A', expr: p.expr, legendFormat: '{{pod}}' }],
     })),
   };
-  return JSON.stringify(json, null, 2);
+  return JSON.stringify(json);
 }
 
 /** Grafana dashboards as ConfigMaps labelled for the Grafana sidecar (label grafana_dashboard=1). */

@@ -130,3 +130,28 @@ describe('invalid input: a FATAL result naming the field, and nothing dropped', 
     expect(rsp.results[0]!.message).toMatch(/input\.spec\.mode: must be one of "Object", "Direct"/);
   });
 });
+
+describe('render cache', () => {
+  it('a cached call answers exactly what an uncached one computes, for every example and mode', async () => {
+    const { configureCaches, cacheStats } = await import('../../src/function/handler.js');
+    const { EXAMPLES, compositionInput } = await import('../helpers/fixtures.js');
+    const inputs = [compositionInput(), compositionInput('compositions/composition-direct.yaml')];
+    try {
+      configureCaches(0);
+      const cold = EXAMPLES.flatMap((ex) => inputs.map((input) => JSON.stringify(runFunction(request(exampleXr(ex), { input })))));
+      configureCaches(64);
+      const first = EXAMPLES.flatMap((ex) => inputs.map((input) => JSON.stringify(runFunction(request(exampleXr(ex), { input })))));
+      const again = EXAMPLES.flatMap((ex) => inputs.map((input) => JSON.stringify(runFunction(request(exampleXr(ex), { input })))));
+      expect(first).toEqual(cold);
+      expect(again).toEqual(cold);
+      expect(cacheStats().hits).toBeGreaterThanOrEqual(EXAMPLES.length * 2);
+      // a changed spec is a miss, not a stale hit
+      const x = clone(xr);
+      x.spec.replicas = 5;
+      const five = runFunction(request(x)).desired!.resources.statefulset!.resource as Obj;
+      expect(five.spec.forProvider.manifest.spec.replicas).toBe(5);
+    } finally {
+      configureCaches(512);
+    }
+  });
+});
