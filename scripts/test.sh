@@ -14,6 +14,12 @@ if ! bash scripts/install-tools.sh crossplane; then
   echo "!!!!!!!!!! could not install the Crossplane CLI: the e2e render tests will be SKIPPED !!!!!!!!!!" >&2
 fi
 
+# The Crossplane 1.20 CLI, for the Crossplane 1/2 agreement check (test/e2e/crossplane-versions.test.ts).
+if ! bash scripts/install-tools.sh crossplane1; then
+  if ci; then echo "!! CI=true and the Crossplane 1.x CLI could not be installed" >&2; exit 1; fi
+  echo "!!!!!!!!!! could not install the Crossplane 1.x CLI: the Crossplane 1/2 agreement tests will be SKIPPED !!!!!!!!!!" >&2
+fi
+
 mkdir -p .tmp
 npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json "$@"
 status=$?
