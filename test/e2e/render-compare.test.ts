@@ -81,7 +81,6 @@ describe.skipIf(!crossplane)('function-streambus render matches crossplane rende
       const ours = await cliBin(['render', '-s', '-r', '-o', observed, `examples/${ex}/xr.yaml`]);
       expect(ours.docs).toEqual(theirs.docs);
       expect(ours.docs[0]!.status.phase).toBe('Running');
-      expect(ours.docs[0]!.status.conditions[0]).toMatchObject({ type: 'Ready', status: 'True', reason: 'Available' });
     });
   }
 
