@@ -9,7 +9,7 @@
  * The function's gRPC server is a separate entry point (dist/src/main.js, `npm start`).
  */
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { claimToXr, isClaim, isXr } from './claim.js';
@@ -146,7 +146,7 @@ export function render(args: string[], io: Io): number {
     io.stderr(`error: no input: give one or more claim or XR files or folders\n\n${RENDER_USAGE}`);
     return EXIT_USAGE;
   }
-  const at = (p: string) => (p.startsWith('/') ? p : join(io.cwd, p));
+  const at = (p: string) => resolve(io.cwd, p);
   const includeFullXr = values['include-full-xr'] === true;
   const includeStatus = values['include-status'] === true || includeFullXr;
   const includeResults = values['include-function-results'] === true;
@@ -285,23 +285,23 @@ function loadInputs(paths: string[], at: (p: string) => string, io: Io, quiet: b
   return unique;
 }
 
+/** The per-input report on stderr: results always; with --quiet nothing else, and nothing at all without results. */
 function summary(label: string, out: RenderOutputs, quiet: boolean): string {
-  const lines: string[] = [];
-  if (!quiet) {
-    lines.push(`${label}`);
-    for (const s of out.skippedSteps) {
-      lines.push(`  skipped pipeline step "${s.step}" (function ${s.function}): only function-streambus runs in-process; use crossplane render for the whole pipeline`);
-    }
-  }
-  for (const r of out.results) {
+  const results = out.results.map((r) => {
     const tail = r.target === 'COMPOSITE_AND_CLAIM' ? ' [composite and claim]' : '';
-    lines.push(`  result ${r.severity}${r.reason ? ` ${r.reason}` : ''}: ${r.message}${tail}`);
+    return `  result ${r.severity}${r.reason ? ` ${r.reason}` : ''}: ${r.message}${tail}`;
+  });
+  if (quiet) return results.length > 0 ? `${label}\n${results.join('\n')}\n` : '';
+  const lines = [label];
+  for (const s of out.skippedSteps) {
+    lines.push(`  skipped pipeline step "${s.step}" (function ${s.function}): only function-streambus runs in-process; use crossplane render for the whole pipeline`);
   }
-  if (!quiet && !out.fatal) {
+  lines.push(...results);
+  if (!out.fatal) {
     for (const c of out.conditions) lines.push(`  condition ${c.type}=${c.status} ${c.reason}${c.message ? `: ${c.message}` : ''}`);
     lines.push(`  ${out.composed.length} composed resources: ${out.composed.map(describeComposed).join(', ')}`);
   }
-  return lines.length > 0 && quiet ? `${label}\n${lines.join('\n')}\n` : lines.length > 0 ? `${lines.join('\n')}\n` : '';
+  return `${lines.join('\n')}\n`;
 }
 
 function describeComposed(o: Obj): string {

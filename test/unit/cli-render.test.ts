@@ -151,6 +151,16 @@ describe('render: exit codes and messages', () => {
     expect(r.stderr).toContain('StreamBusCluster streambus.io/v1beta1 is not supported');
   });
 
+  it('with -q prints nothing on stderr for a clean render, and still the results of a refused one', () => {
+    expect(cli('render', '-q', 'examples/minimal/claim.yaml').stderr).toBe('');
+    const bad = clone(loadYaml('examples/minimal/claim.yaml')) as Obj;
+    bad.spec.replicas = 0;
+    const r = cli('render', '-q', writeTmp('bad.yaml', [bad]));
+    expect(r.code).toBe(EXIT_FATAL);
+    expect(r.stderr).toContain('result FATAL ValidateSpec: ValidateSpec: spec.replicas');
+    expect(r.stderr).not.toContain('condition ');
+  });
+
   it('prints help with exit 0', () => {
     const r = cli('render', '--help');
     expect(r.code).toBe(EXIT_OK);
