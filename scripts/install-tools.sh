@@ -62,13 +62,30 @@ install_broker() {
   echo "$STREAMBUS" > "$root/.tools/stamps/streambus"
 }
 
+# The provider-kubernetes CRDs (to validate rendered Objects against their real schema), from the module
+# proxy's copy of the provider's source: a data file, kept in .tools/crds, never committed.
+PROVIDER_KUBERNETES=v1.2.1
+install_crds() {
+  local out="$root/.tools/crds"
+  [ -f "$out/provider-kubernetes-$PROVIDER_KUBERNETES/kubernetes.crossplane.io_objects.yaml" ] && return 0
+  echo ">> provider-kubernetes CRDs: github.com/crossplane-contrib/provider-kubernetes@$PROVIDER_KUBERNETES" >&2
+  local mod dir; mod="$(mktemp -d)"
+  dir="$(cd "$mod" && go mod download -json "github.com/crossplane-contrib/provider-kubernetes@$PROVIDER_KUBERNETES" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  rm -rf "$mod"
+  [ -n "$dir" ] && [ -d "$dir/package/crds" ] || { echo "!! could not download provider-kubernetes $PROVIDER_KUBERNETES" >&2; return 1; }
+  mkdir -p "$out/provider-kubernetes-$PROVIDER_KUBERNETES"
+  cp "$dir"/package/crds/*.yaml "$out/provider-kubernetes-$PROVIDER_KUBERNETES/"
+  chmod -R u+w "$out"
+}
+
 [ $# -eq 0 ] && set -- crossplane
 for t in "$@"; do
   case "$t" in
     crossplane) install_crossplane ;;
     crossplane1) install_crossplane1 ;;
     broker) install_broker ;;
-    all) install_crossplane; install_crossplane1; install_broker ;;
+    crds) install_crds ;;
+    all) install_crossplane; install_crossplane1; install_broker; install_crds ;;
     *) echo "unknown tool: $t" >&2; exit 2 ;;
   esac
 done

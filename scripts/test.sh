@@ -9,16 +9,13 @@ ci() { [ -n "${CI:-}" ] && [ "${CI}" != "false" ]; }
 
 npm run --silent build || exit 1
 
-if ! bash scripts/install-tools.sh crossplane; then
-  if ci; then echo "!! CI=true and the Crossplane CLI could not be installed" >&2; exit 1; fi
-  echo "!!!!!!!!!! could not install the Crossplane CLI: the e2e render tests will be SKIPPED !!!!!!!!!!" >&2
-fi
-
-# The Crossplane 1.20 CLI, for the Crossplane 1/2 agreement check (test/e2e/crossplane-versions.test.ts).
-if ! bash scripts/install-tools.sh crossplane1; then
-  if ci; then echo "!! CI=true and the Crossplane 1.x CLI could not be installed" >&2; exit 1; fi
-  echo "!!!!!!!!!! could not install the Crossplane 1.x CLI: the Crossplane 1/2 agreement tests will be SKIPPED !!!!!!!!!!" >&2
-fi
+# crossplane1: the Crossplane 1.20 CLI, for the Crossplane 1/2 agreement check (test/e2e/crossplane-versions.test.ts).
+for tool in crossplane crossplane1 crds; do
+  if ! bash scripts/install-tools.sh "$tool"; then
+    if ci; then echo "!! CI=true and '$tool' could not be installed" >&2; exit 1; fi
+    echo "!!!!!!!!!! could not install '$tool': the e2e tests that need it will be SKIPPED !!!!!!!!!!" >&2
+  fi
+done
 
 mkdir -p .tmp
 npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json "$@"

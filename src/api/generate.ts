@@ -8,6 +8,7 @@ import {
   FUNCTION_INPUT_KIND,
   FUNCTION_INPUT_VERSION,
   FunctionInputSpec,
+  SPEC_RULES,
   StreamBusClusterSpec,
   StreamBusClusterStatus,
 } from './schema.js';
@@ -65,13 +66,11 @@ export function buildXrd(): Record<string, unknown> {
 
 /** CEL rules the API server enforces on top of the types (checked at admission, before the function runs). */
 function withSpecRules(spec: Record<string, unknown>): Record<string, unknown> {
-  const mt = (spec.properties as Record<string, Record<string, unknown>>).multiTenancy;
-  const overrides = (mt?.properties as Record<string, Record<string, unknown>> | undefined)?.tenantOverrides;
-  if (overrides) {
-    overrides['x-kubernetes-validations'] = [
-      { rule: 'self.all(a, self.exists_one(b, b.tenantId == a.tenantId))', message: 'tenantOverrides[].tenantId must be unique' },
-    ];
-  }
+  spec['x-kubernetes-validations'] = SPEC_RULES.map((r) => ({
+    rule: r.cel,
+    message: `${r.path.join('.')}: ${r.message}`,
+    fieldPath: `.${r.path.join('.')}`,
+  }));
   return spec;
 }
 

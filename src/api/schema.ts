@@ -198,9 +198,9 @@ export const MultiTenancySpec = z
           })
           .describe('Quotas of one tenant.'),
       )
-      .max(1000)
+      .max(100)
       .optional()
-      .describe('Per-tenant quota overrides; tenant ids must be unique.'),
+      .describe('Per-tenant quota overrides (at most 100); tenant ids must be unique.'),
   })
   .describe('Multi-tenancy: tenant quotas and isolation.');
 
@@ -258,6 +258,61 @@ const toleration = z
   .describe('A Pod toleration.');
 
 // ---------------------------------------------------------------------------------------------
+/**
+ * Cross-field rules. Each is checked twice: by the API server (the CEL rule, in the XRD) before the claim is
+ * stored, and by the function (check) for anything that reaches it another way. Keep the two in step.
+ */
+type SpecShape = {
+  security?: { tls?: { enabled?: boolean; certSecretName?: string; secretName?: string; clientAuthRequired?: boolean }; authentication?: { enabled?: boolean; method?: string; allowedMethods?: string[]; jwtSecretName?: string } };
+  multiTenancy?: { tenantOverrides?: { tenantId: string }[] };
+  observability?: { tracing?: { enabled?: boolean; endpoint?: string } };
+};
+export interface SpecRule {
+  path: string[];
+  message: string;
+  cel: string;
+  check: (s: SpecShape) => boolean;
+}
+export const SPEC_RULES: SpecRule[] = [
+  {
+    path: ['security', 'tls', 'certSecretName'],
+    message: 'required when security.tls.enabled is true (a kubernetes.io/tls Secret with tls.crt and tls.key)',
+    cel: '!has(self.security) || !has(self.security.tls) || !has(self.security.tls.enabled) || !self.security.tls.enabled || has(self.security.tls.certSecretName) || has(self.security.tls.secretName)',
+    check: (s) => !s.security?.tls?.enabled || !!(s.security.tls.certSecretName || s.security.tls.secretName),
+  },
+  {
+    path: ['security', 'tls', 'clientAuthRequired'],
+    message: 'needs security.tls.enabled: true',
+    cel: '!has(self.security) || !has(self.security.tls) || !has(self.security.tls.clientAuthRequired) || !self.security.tls.clientAuthRequired || (has(self.security.tls.enabled) && self.security.tls.enabled)',
+    check: (s) => !s.security?.tls?.clientAuthRequired || !!s.security.tls.enabled,
+  },
+  {
+    path: ['security', 'authentication', 'jwtSecretName'],
+    message: 'required when authentication uses jwt (method or allowedMethods)',
+    cel: "!has(self.security) || !has(self.security.authentication) || !has(self.security.authentication.enabled) || !self.security.authentication.enabled || !((has(self.security.authentication.method) && self.security.authentication.method == 'jwt')) || has(self.security.authentication.jwtSecretName)",
+    check: (s) => {
+      const a = s.security?.authentication;
+      return !a?.enabled || a.method !== 'jwt' || !!a.jwtSecretName;
+    },
+  },
+  {
+    path: ['multiTenancy', 'tenantOverrides'],
+    message: 'tenantId values must be unique',
+    cel: '!has(self.multiTenancy) || !has(self.multiTenancy.tenantOverrides) || self.multiTenancy.tenantOverrides.all(a, self.multiTenancy.tenantOverrides.exists_one(b, b.tenantId == a.tenantId))',
+    check: (s) => {
+      const ids = (s.multiTenancy?.tenantOverrides ?? []).map((t) => t.tenantId);
+      return new Set(ids).size === ids.length;
+    },
+  },
+  {
+    path: ['observability', 'tracing', 'endpoint'],
+    message: 'required when observability.tracing.enabled is true (host:port of an OTLP collector)',
+    cel: '!has(self.observability) || !has(self.observability.tracing) || !has(self.observability.tracing.enabled) || !self.observability.tracing.enabled || has(self.observability.tracing.endpoint)',
+    check: (s) => !s.observability?.tracing?.enabled || !!s.observability.tracing.endpoint,
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
 export const StreamBusClusterSpec = z
   .object({
     replicas: z
@@ -293,6 +348,11 @@ export const StreamBusClusterSpec = z
     podAnnotations: stringMap('Annotations added to the broker pods.').optional(),
     podLabels: stringMap('Labels added to the broker pods; they never change the StatefulSet selector.').optional(),
     priorityClassName: z.string().max(253).regex(DNS1123_SUBDOMAIN).optional().describe('PriorityClass of the broker pods.'),
+  })
+  .superRefine((spec, ctx) => {
+    for (const rule of SPEC_RULES) {
+      if (!rule.check(spec)) ctx.addIssue({ code: 'custom', path: rule.path, message: rule.message });
+    }
   })
   .describe('Desired state of a StreamBus cluster.');
 

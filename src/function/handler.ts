@@ -13,24 +13,28 @@ import {
   Status,
   Target,
   type Condition,
-  type Resource,
+  type ResourceSelector,
   type Result,
   type RunFunctionRequest,
   type RunFunctionResponse,
 } from '@crossplane-org/function-sdk-typescript';
 import { FunctionInput, StreamBusClusterSpec } from '../api/schema.js';
 import { renderCluster, type Manifest } from '../render/index.js';
-import { buildModel } from '../render/model.js';
+import { BROKER_VERSION, unenforcedFeatures } from '../render/enforcement.js';
+import { connectionDetails, connectionSecret } from '../render/connection.js';
+import { buildModel, type ClusterModel } from '../render/model.js';
+import { tlsEnabled, tlsSecretName } from '../render/security.js';
+import type { StreamBusClusterSpec as Spec } from '../api/schema.js';
 import { formatZodError } from './errors.js';
 import { resolveIdentity } from './identity.js';
 import { isReady } from './readiness.js';
-import { clusterHealth, endpointsStatus } from './status.js';
+import { guard, withStorageClass } from './safety.js';
+import { clusterHealth, endpointsStatus, type ClusterHealth } from './status.js';
 import { observedManifest, wrap } from './wrap.js';
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined);
 
-export const DEFAULT_TTL_SECONDS = 60;
 
 export function result(severity: Severity, reason: string, message: string, target = Target.TARGET_COMPOSITE): Result {
   return { severity, reason, message, target };
@@ -48,7 +52,7 @@ function condition(type: string, ok: boolean, reason: string, message: string): 
 
 function baseResponse(req: RunFunctionRequest): RunFunctionResponse {
   return {
-    meta: { tag: req.meta?.tag ?? '', ttl: { seconds: DEFAULT_TTL_SECONDS, nanos: 0 } },
+    meta: { tag: req.meta?.tag ?? '', ttl: { seconds: TTL_READY_SECONDS, nanos: 0 } },
     desired: { composite: req.desired?.composite, resources: { ...(req.desired?.resources ?? {}) } },
     results: [],
     context: req.context,
@@ -62,6 +66,11 @@ function fatal(rsp: RunFunctionResponse, step: string, message: string): RunFunc
   rsp.results.push(result(Severity.SEVERITY_FATAL, step, `${step}: ${message}`, Target.TARGET_COMPOSITE_AND_CLAIM));
   return rsp;
 }
+
+export const TTL_READY_SECONDS = 60;
+export const TTL_NOT_READY_SECONDS = 20;
+/** Requirement key under which Crossplane passes us the Secret holding the brokers' CA. */
+export const CA_REQUIREMENT = 'tls-ca';
 
 export function runFunction(req: RunFunctionRequest): RunFunctionResponse {
   const rsp = baseResponse(req);
@@ -77,60 +86,125 @@ export function runFunction(req: RunFunctionRequest): RunFunctionResponse {
   const spec = StreamBusClusterSpec.safeParse(xr.spec === undefined ? {} : stripCrossplaneFields(xr.spec), { reportInput: true });
   if (!spec.success) return fatal(rsp, 'ValidateSpec', formatZodError('spec', spec.error));
 
-  const mode = input.data.spec.mode;
-  const model = buildModel(id.identity, spec.data, input.data.spec);
+  const platform = input.data.spec;
+  const mode = platform.mode;
   const observed = req.observed?.resources ?? {};
+  const seen = (key: string) => observedManifest(obj(observed[key]?.resource), mode);
+  const stsObserved = seen('statefulset');
 
-  let stsObserved: Manifest | undefined;
-  for (const c of renderCluster(model)) {
-    const seen = observedManifest(obj(observed[c.key]?.resource), mode);
-    if (c.key === 'statefulset') stsObserved = seen;
-    const res: Resource = {
-      resource: wrap(c, id.xrName, input.data.spec),
+  // Day-2 safety: render what is safe, keep what is observed where a change would lose data.
+  const meta = obj(xr.metadata) ?? {};
+  const guarded = guard(spec.data, stsObserved, obj(meta.annotations) ?? {}, (s) => s.storage.class ?? platform.defaultStorageClass);
+  const model = withStorageClass(buildModel(id.identity, guarded.spec, platform), guarded.storageClass);
+
+  const ca = caCertificate(req, spec.data);
+  const conn = connectionDetails(model, ca.pem);
+  const composed = renderCluster(model);
+  if (mode === 'Direct') composed.push({ key: 'connection-secret', manifest: connectionSecret(model, conn) });
+
+  for (const c of composed) {
+    rsp.desired!.resources[c.key] = {
+      resource: wrap(c, id.xrName, platform),
       connectionDetails: {},
-      ready: isReady(String(c.manifest.kind), seen) ? Ready.READY_TRUE : Ready.READY_FALSE,
+      ready: isReady(String(c.manifest.kind), seen(c.key)) ? Ready.READY_TRUE : Ready.READY_FALSE,
     };
-    rsp.desired!.resources[c.key] = res;
+  }
+  if (ca.selector) {
+    // Ask Crossplane for the CA Secret (read on the next call): extraResources for Crossplane 1, resources for 2.
+    rsp.requirements = { extraResources: { [CA_REQUIREMENT]: ca.selector }, resources: { [CA_REQUIREMENT]: ca.selector }, schemas: {} };
   }
 
   const previous = obj(xr.status);
   const health = clusterHealth(model, stsObserved, typeof previous?.phase === 'string' ? previous.phase : undefined);
-  const ep = endpointsStatus(model);
-  const meta = obj(xr.metadata) ?? {};
   const status = {
     phase: health.phase,
     replicas: model.replicas,
     readyReplicas: health.readyReplicas,
     ...(typeof meta.generation === 'number' ? { observedGeneration: meta.generation } : {}),
-    ...ep,
+    ...endpointsStatus(model),
   };
   const composite = obj(rsp.desired!.composite?.resource) ?? {};
+  const details: Record<string, Buffer> = {};
+  for (const [k, v] of Object.entries(conn)) if (v !== undefined) details[k] = Buffer.from(v);
   rsp.desired!.composite = {
     resource: { ...composite, apiVersion: xr.apiVersion, kind: xr.kind, status: { ...(obj(composite.status) ?? {}), ...status } },
-    connectionDetails: {
-      ...(rsp.desired!.composite?.connectionDetails ?? {}),
-      bootstrapServers: Buffer.from(ep.bootstrapServers ?? ''),
-      httpEndpoint: Buffer.from(ep.httpEndpoint ?? ''),
-      metricsEndpoint: Buffer.from(ep.metricsEndpoint ?? ''),
-    },
+    connectionDetails: { ...(rsp.desired!.composite?.connectionDetails ?? {}), ...details },
     ready: Ready.READY_UNSPECIFIED,
   };
 
-  const stsName = `StatefulSet ${model.namespace}/${model.names.statefulSet}`;
+  // Conditions that reach the claim, and results that name the step.
+  if (guarded.refusals.length === 0) {
+    rsp.conditions.push(condition('ConfigurationValid', true, 'Valid', 'spec is valid and rendered'));
+  } else {
+    const first = guarded.refusals[0]!;
+    rsp.conditions.push(
+      condition(
+        'ConfigurationValid',
+        false,
+        guarded.refusals.length === 1 ? first.reason : 'ChangesRefused',
+        guarded.refusals.map((r) => r.message).join('; '),
+      ),
+    );
+    for (const r of guarded.refusals) {
+      rsp.results.push(result(Severity.SEVERITY_WARNING, r.reason, `GuardDay2Changes: ${r.message}`, Target.TARGET_COMPOSITE_AND_CLAIM));
+    }
+  }
+  if (ca.missing) {
+    rsp.results.push(result(Severity.SEVERITY_WARNING, 'CACertificateMissing', `PublishConnectionDetails: ${ca.missing}`, Target.TARGET_COMPOSITE_AND_CLAIM));
+  }
+
+  // Honesty: say which requested features the broker does not enforce, instead of pretending.
+  const unenforced = unenforcedFeatures(spec.data);
+  if (unenforced.length > 0) {
+    const list = unenforced.map((u) => `${u.field} (${u.note})`).join('; ');
+    rsp.results.push(result(Severity.SEVERITY_WARNING, 'FeaturesNotEnforced', `configured but not enforced by ${BROKER_VERSION}: ${list}`, Target.TARGET_COMPOSITE_AND_CLAIM));
+  }
   rsp.conditions.push(
-    condition('ConfigurationValid', true, 'Valid', 'spec is valid and rendered'),
-    health.allReady
-      ? condition('BrokersReady', true, 'AllBrokersReady', `${health.readyReplicas}/${model.replicas} brokers ready`)
-      : condition(
-          'BrokersReady',
-          false,
-          stsObserved ? 'BrokersNotReady' : 'BrokersNotCreated',
-          stsObserved
-            ? `${stsName}: ${health.readyReplicas}/${model.replicas} brokers ready (phase ${health.phase})`
-            : `${stsName} has not been observed yet`,
-        ),
+    unenforced.length === 0
+      ? condition('FeaturesEnforced', true, 'AllEnforced', 'every requested feature is in force')
+      : condition('FeaturesEnforced', false, 'NotEnforcedByBroker', `configured but not enforced by ${BROKER_VERSION}: ${unenforced.map((u) => u.field).join(', ')}`),
   );
+
+  rsp.conditions.push(brokersReadyCondition(model, stsObserved, health));
+  rsp.meta!.ttl = { seconds: health.allReady ? TTL_READY_SECONDS : TTL_NOT_READY_SECONDS, nanos: 0 };
   return rsp;
+}
+
+function brokersReadyCondition(model: ClusterModel, sts: Manifest | undefined, health: ClusterHealth): Condition {
+  const stsName = `StatefulSet ${model.namespace}/${model.names.statefulSet}`;
+  if (health.allReady) return condition('BrokersReady', true, 'AllBrokersReady', `${health.readyReplicas}/${model.replicas} brokers ready`);
+  if (!sts) return condition('BrokersReady', false, 'BrokersNotCreated', `${stsName} has not been observed yet`);
+  const reason = health.phase === 'Updating' ? 'RollingUpdate' : health.phase === 'Failed' ? 'QuorumLost' : 'BrokersNotReady';
+  return condition('BrokersReady', false, reason, `${stsName}: ${health.readyReplicas}/${model.replicas} brokers ready (phase ${health.phase})`);
+}
+
+interface CA {
+  selector?: ResourceSelector;
+  pem?: Buffer;
+  missing?: string;
+}
+
+/** The CA to publish when TLS is on: ca.crt of caSecretName, else of the certificate Secret (cert-manager adds it). */
+function caCertificate(req: RunFunctionRequest, spec: Spec): CA {
+  if (!tlsEnabled(spec)) return {};
+  const name = spec.security?.tls?.caSecretName ?? tlsSecretName(spec);
+  if (!name) return {};
+  const ns = resolveIdentityNamespace(req);
+  const selector: ResourceSelector = { apiVersion: 'v1', kind: 'Secret', matchName: name, ...(ns ? { namespace: ns } : {}) };
+  const items = req.requiredResources?.[CA_REQUIREMENT]?.items ?? req.extraResources?.[CA_REQUIREMENT]?.items ?? [];
+  const secret = obj(items[0]?.resource);
+  const b64 = obj(secret?.data)?.['ca.crt'];
+  if (typeof b64 === 'string') return { selector, pem: Buffer.from(b64, 'base64') };
+  const asked = req.requiredResources?.[CA_REQUIREMENT] !== undefined || req.extraResources?.[CA_REQUIREMENT] !== undefined;
+  return asked
+    ? { selector, missing: `Secret ${ns ?? ''}/${name} has no ca.crt (or does not exist yet): the connection secret has no CA` }
+    : { selector };
+}
+
+function resolveIdentityNamespace(req: RunFunctionRequest): string | undefined {
+  const xr = obj(req.observed?.composite?.resource);
+  const r = xr ? resolveIdentity(xr) : undefined;
+  return r?.ok ? r.identity.namespace : undefined;
 }
 
 /** Crossplane adds its own fields to a legacy XR's spec; they are not part of the StreamBusCluster API. */

@@ -10,6 +10,7 @@
  *  - Failed    the cluster was up before and fewer than a quorum of brokers are ready.
  */
 import type { StreamBusClusterStatus } from '../api/schema.js';
+import { connectionDetails } from '../render/connection.js';
 import { brokerEndpoints, type ClusterModel } from '../render/model.js';
 import type { Manifest } from '../render/index.js';
 import { READINESS_RULES } from './readiness.js';
@@ -50,12 +51,6 @@ export function clusterHealth(m: ClusterModel, sts: Manifest | undefined, previo
 }
 
 export function endpointsStatus(m: ClusterModel): Pick<StreamBusClusterStatus, 'endpoints' | 'bootstrapServers' | 'httpEndpoint' | 'metricsEndpoint'> {
-  const endpoints = brokerEndpoints(m);
-  const svc = `${m.names.clientService}.${m.namespace}.svc.${m.clusterDomain}`;
-  return {
-    endpoints,
-    bootstrapServers: endpoints.join(','),
-    httpEndpoint: `http://${svc}:${m.ports.http}`,
-    metricsEndpoint: `http://${svc}:${m.ports.http}/metrics`,
-  };
+  const d = connectionDetails(m);
+  return { endpoints: brokerEndpoints(m), bootstrapServers: d.bootstrapServers, httpEndpoint: d.httpEndpoint, metricsEndpoint: d.metricsEndpoint };
 }

@@ -2,8 +2,12 @@
  * The render core: typed spec in, plain Kubernetes manifests out. Pure and deterministic: no gRPC, no clock,
  * no randomness. The Crossplane layer (src/function) wraps these as Objects or composes them raw.
  */
+import { pdbEnabled, podDisruptionBudget } from './availability.js';
 import { brokerConfigYaml, configMap } from './config.js';
 import type { ClusterModel } from './model.js';
+import { dashboards, prometheusRule, serviceMonitor, serviceMonitorEnabled } from './monitoring.js';
+import { networkPolicy } from './networkpolicy.js';
+import { quotaEnabled, resourceQuota } from './quota.js';
 import { clientService, headlessService } from './services.js';
 import { statefulSet } from './statefulset.js';
 
@@ -17,10 +21,19 @@ export interface Composed {
 
 export function renderCluster(m: ClusterModel): Composed[] {
   const yaml = brokerConfigYaml(m);
-  return [
+  const out: Composed[] = [
     { key: 'config', manifest: configMap(m, yaml) },
     { key: 'headless-service', manifest: headlessService(m) },
     { key: 'client-service', manifest: clientService(m) },
     { key: 'statefulset', manifest: statefulSet(m, yaml) },
+    { key: 'network-policy', manifest: networkPolicy(m) },
   ];
+  if (pdbEnabled(m)) out.push({ key: 'pdb', manifest: podDisruptionBudget(m) });
+  if (quotaEnabled(m)) out.push({ key: 'resource-quota', manifest: resourceQuota(m) });
+  if (serviceMonitorEnabled(m)) {
+    out.push({ key: 'service-monitor', manifest: serviceMonitor(m) });
+    out.push({ key: 'prometheus-rule', manifest: prometheusRule(m) });
+    for (const d of dashboards(m)) out.push({ key: String((d.metadata as { name: string }).name).slice(m.name.length + 1), manifest: d });
+  }
+  return out;
 }

@@ -1,14 +1,15 @@
 /**
- * The two Services: a headless one that gives each broker its stable DNS name (Raft peers dial it),
- * and a client one.
+ * The two Services: a headless one that gives each broker its stable DNS name (Raft peers dial it) and is the
+ * per-broker scrape target, and a client one.
  */
 import type { ClusterModel } from './model.js';
+import { CLIENT_ROLE, HEADLESS_ROLE } from './monitoring.js';
 
 export function headlessService(m: ClusterModel): Record<string, unknown> {
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { name: m.names.headlessService, namespace: m.namespace, labels: m.labels },
+    metadata: { name: m.names.headlessService, namespace: m.namespace, labels: { ...m.labels, ...HEADLESS_ROLE } },
     spec: {
       clusterIP: 'None',
       // Peers must resolve each other before they are ready: readiness needs quorum, quorum needs DNS.
@@ -17,7 +18,8 @@ export function headlessService(m: ClusterModel): Record<string, unknown> {
       ports: [
         { name: 'client', port: m.ports.client, targetPort: 'client', protocol: 'TCP' },
         { name: 'raft', port: m.ports.raft, targetPort: 'raft', protocol: 'TCP' },
-        { name: 'http', port: m.ports.http, targetPort: 'http', protocol: 'TCP' },
+        // The broker's HTTP port (health, admin API, /metrics), scraped per broker by the ServiceMonitor.
+        { name: 'metrics', port: m.ports.http, targetPort: 'http', protocol: 'TCP' },
       ],
     },
   };
@@ -27,7 +29,7 @@ export function clientService(m: ClusterModel): Record<string, unknown> {
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { name: m.names.clientService, namespace: m.namespace, labels: m.labels },
+    metadata: { name: m.names.clientService, namespace: m.namespace, labels: { ...m.labels, ...CLIENT_ROLE } },
     spec: {
       type: 'ClusterIP',
       selector: m.selectorLabels,

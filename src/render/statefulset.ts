@@ -7,6 +7,10 @@
  * readiness (it opens only once the Raft group has a leader), never /health (always 503 in v1.0.1).
  */
 import { createHash } from 'node:crypto';
+import { affinity, topologySpread } from './availability.js';
+import { logLevel } from './config.js';
+import { scrapeAnnotations } from './monitoring.js';
+import { securityMounts } from './security.js';
 import {
   BROKER_BINARY,
   BROKER_UID,
@@ -38,7 +42,8 @@ export function configHash(brokerYaml: string): string {
 export function statefulSet(m: ClusterModel, brokerYaml: string): Record<string, unknown> {
   const { spec } = m;
   const podLabels = { ...(spec.podLabels ?? {}), ...m.labels };
-  const podAnnotations = { ...(spec.podAnnotations ?? {}), [CONFIG_HASH_ANNOTATION]: configHash(brokerYaml) };
+  const podAnnotations = { ...scrapeAnnotations(m), ...(spec.podAnnotations ?? {}), [CONFIG_HASH_ANNOTATION]: configHash(brokerYaml) };
+  const secrets = securityMounts(spec);
   const claim = (name: string, size: string) => ({
     metadata: { name, labels: m.selectorLabels },
     spec: {
@@ -47,7 +52,6 @@ export function statefulSet(m: ClusterModel, brokerYaml: string): Record<string,
       resources: { requests: { storage: size } },
     },
   });
-  const logLevel = spec.observability?.logging?.level ?? spec.config.logLevel;
   const container: Record<string, unknown> = {
     name: 'broker',
     image: m.image,
@@ -57,7 +61,9 @@ export function statefulSet(m: ClusterModel, brokerYaml: string): Record<string,
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
       { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
       // The broker's internal (zap) logger reads these unprefixed variables (broker-contract.md §5).
-      { name: 'LOG_LEVEL', value: logLevel },
+      { name: 'LOG_LEVEL', value: logLevel(m) },
+      ...(spec.observability?.logging?.format === 'text' ? [{ name: 'LOG_FORMAT', value: 'console' }] : []),
+      ...tracingEnv(m),
     ],
     ports: [
       { name: 'client', containerPort: m.ports.client, protocol: 'TCP' },
@@ -68,12 +74,21 @@ export function statefulSet(m: ClusterModel, brokerYaml: string): Record<string,
       { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
       { name: 'data', mountPath: DATA_DIR },
       { name: 'raft', mountPath: RAFT_DIR },
+      { name: 'tmp', mountPath: '/tmp' },
+      ...secrets.map((x) => x.mount),
     ],
     startupProbe: { httpGet: { path: '/health/ready', port: 'http' }, periodSeconds: 5, failureThreshold: 24, timeoutSeconds: 3 },
     livenessProbe: { httpGet: { path: '/health/live', port: 'http' }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 3 },
     readinessProbe: { tcpSocket: { port: 'client' }, periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 3 },
     ...(spec.resources ? { resources: spec.resources } : {}),
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+    },
   };
+  const spread = topologySpread(m);
   return {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
@@ -97,12 +112,36 @@ export function statefulSet(m: ClusterModel, brokerYaml: string): Record<string,
             fsGroup: BROKER_UID,
             runAsNonRoot: true,
             fsGroupChangePolicy: 'OnRootMismatch',
+            seccompProfile: { type: 'RuntimeDefault' },
           },
+          affinity: affinity(m),
+          ...(spread ? { topologySpreadConstraints: spread } : {}),
+          ...(spec.nodeSelector ? { nodeSelector: spec.nodeSelector } : {}),
+          ...(spec.tolerations ? { tolerations: spec.tolerations } : {}),
+          ...(spec.priorityClassName ? { priorityClassName: spec.priorityClassName } : {}),
+          ...(spec.image.pullSecrets?.length ? { imagePullSecrets: spec.image.pullSecrets.map((name) => ({ name })) } : {}),
+          enableServiceLinks: false,
           containers: [container],
-          volumes: [{ name: 'config', configMap: { name: m.names.configMap } }],
+          volumes: [
+            { name: 'config', configMap: { name: m.names.configMap } },
+            { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
+            ...secrets.map((x) => x.volume),
+          ],
         },
       },
       volumeClaimTemplates: [claim('data', spec.storage.size), claim('raft', spec.storage.raftSize)],
     },
   };
+}
+
+/** OpenTelemetry's standard variables, for a broker (or sidecar) that initialises tracing. */
+function tracingEnv(m: ClusterModel): { name: string; value: string }[] {
+  const t = m.spec.observability?.tracing;
+  if (!t?.enabled || !t.endpoint) return [];
+  return [
+    { name: 'OTEL_SERVICE_NAME', value: `streambus-${m.name}` },
+    { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', value: /^https?:\/\//.test(t.endpoint) ? t.endpoint : `http://${t.endpoint}` },
+    { name: 'OTEL_TRACES_SAMPLER', value: 'parentbased_traceidratio' },
+    { name: 'OTEL_TRACES_SAMPLER_ARG', value: String(t.samplingRate) },
+  ];
 }

@@ -18,7 +18,7 @@ describe('gRPC RunFunction against the real server', () => {
 
   it('composes the minimal example', async () => {
     const rsp = await runFunction(client(srv.port), request(exampleXr('minimal')));
-    expect(Object.keys(rsp.desired!.resources).sort()).toEqual(['client-service', 'config', 'headless-service', 'statefulset']);
+    expect(Object.keys(rsp.desired!.resources).sort()).toEqual(['client-service', 'config', 'headless-service', 'network-policy', 'pdb', 'statefulset']);
     expect(rsp.desired!.resources.statefulset!.ready).toBe(Ready.READY_FALSE);
     expect(rsp.meta!.tag).toBe('test');
     expect((rsp.desired!.composite!.resource as Obj).status.replicas).toBe(3);

@@ -32,15 +32,22 @@ describe.skipIf(!crossplane)('crossplane render examples/minimal', () => {
       .map((o) => o.spec.forProvider.manifest)
       .find((m: Obj) => m.kind === kind && (!name || m.metadata.name === name));
 
-  it('prints the XR and four Objects, one per core resource', () => {
+  it('prints the XR and one Object per composed resource', () => {
     expect(docs[0]!.kind).toBe('XStreamBusCluster');
-    expect(objects()).toHaveLength(4);
+    expect(objects()).toHaveLength(6);
     expect(objects().every((o) => o.apiVersion === 'kubernetes.crossplane.io/v1alpha2')).toBe(true);
     const kinds = objects().map((o) => `${o.spec.forProvider.manifest.kind}/${o.spec.forProvider.manifest.metadata.name}`).sort();
-    expect(kinds).toEqual(['ConfigMap/streambus-minimal-config', 'Service/streambus-minimal', 'Service/streambus-minimal-headless', 'StatefulSet/streambus-minimal']);
+    expect(kinds).toEqual([
+      'ConfigMap/streambus-minimal-config',
+      'NetworkPolicy/streambus-minimal-brokers',
+      'PodDisruptionBudget/streambus-minimal',
+      'Service/streambus-minimal',
+      'Service/streambus-minimal-headless',
+      'StatefulSet/streambus-minimal',
+    ]);
     // render records which composition resource each object is
     const names = objects().map((o) => o.metadata.annotations['crossplane.io/composition-resource-name']).sort();
-    expect(names).toEqual(['client-service', 'config', 'headless-service', 'statefulset']);
+    expect(names).toEqual(['client-service', 'config', 'headless-service', 'network-policy', 'pdb', 'statefulset']);
   });
 
   it('puts everything in the claim namespace', () => {

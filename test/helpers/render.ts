@@ -2,7 +2,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { ROOT } from './tools.js';
@@ -45,7 +45,7 @@ export async function crossplaneRender(
   functions: string,
   extra: string[] = [],
 ): Promise<RenderOutput> {
-  const args = ['render', join(ROOT, xr), join(ROOT, composition), functions, '--timeout=60s', ...extra];
+  const args = ['render', resolve(ROOT, xr), resolve(ROOT, composition), functions, '--timeout=60s', ...extra];
   const { stdout, stderr } = await run(bin, args, { cwd: ROOT, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 });
   const docs = parseAllDocuments(stdout)
     .map((d) => d.toJSON() as Obj)

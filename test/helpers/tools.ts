@@ -10,7 +10,7 @@ export const TOOLS_BIN = join(ROOT, '.tools', 'bin');
 export const IN_CI = !!process.env.CI && process.env.CI !== 'false';
 
 export function toolPath(name: string): string | undefined {
-  const p = join(TOOLS_BIN, name);
+  const p = name.includes('/') ? join(ROOT, '.tools', name) : join(TOOLS_BIN, name);
   return existsSync(p) ? p : undefined;
 }
 

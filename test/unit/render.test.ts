@@ -92,8 +92,12 @@ describe('StatefulSet', () => {
       { name: 'config', mountPath: '/etc/streambus', readOnly: true },
       { name: 'data', mountPath: '/data' },
       { name: 'raft', mountPath: '/raft' },
+      { name: 'tmp', mountPath: '/tmp' },
     ]);
-    expect(pod.volumes).toEqual([{ name: 'config', configMap: { name: 'sb-config' } }]);
+    expect(pod.volumes).toEqual([
+      { name: 'config', configMap: { name: 'sb-config' } },
+      { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
+    ]);
   });
 
   it('has data and raft claim templates from storage.*', () => {
@@ -144,7 +148,7 @@ describe('Services', () => {
     expect(svc.metadata.name).toBe('sb-headless');
     expect(svc.spec.clusterIP).toBe('None');
     expect(svc.spec.publishNotReadyAddresses).toBe(true);
-    expect(svc.spec.ports.map((p: Obj) => [p.name, p.port])).toEqual([['client', 9092], ['raft', 9093], ['http', 8081]]);
+    expect(svc.spec.ports.map((p: Obj) => [p.name, p.port])).toEqual([['client', 9092], ['raft', 9093], ['metrics', 8081]]);
   });
   it('client service exposes client and http', () => {
     const svc = byKey({})['client-service'];

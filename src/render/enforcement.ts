@@ -1,0 +1,93 @@
+/**
+ * What the deployed broker does NOT enforce.
+ *
+ * StreamBus v1.0.1 reads only the server, storage, cluster and log-level keys of broker.yaml
+ * (broker-contract.md §1, §3-5). Every other feature a claim asks for is rendered (so a broker that implements it
+ * gets it) but is not in force; this table says which, so the function can tell the user in a WARNING result and
+ * a condition instead of pretending. One row per feature: the field that asks for it and what really happens.
+ */
+import type { StreamBusClusterSpec } from '../api/schema.js';
+
+export interface Unenforced {
+  /** The spec field(s) that ask for the feature. */
+  field: string;
+  /** What happens instead. */
+  note: string;
+}
+
+type Row = { field: string; when: (s: StreamBusClusterSpec) => boolean; note: string };
+
+export const BROKER_VERSION = 'StreamBus v1.0.1';
+
+const ROWS: Row[] = [
+  {
+    field: 'security.tls',
+    when: (s) => !!s.security?.tls?.enabled,
+    note: 'the client listener stays plain TCP; the certificate is mounted and configured but never applied',
+  },
+  {
+    field: 'security.tls.clientAuthRequired',
+    when: (s) => !!s.security?.tls?.enabled && !!s.security.tls.clientAuthRequired,
+    note: 'client certificates are not requested',
+  },
+  {
+    field: 'security.authentication',
+    when: (s) => !!s.security?.authentication?.enabled,
+    note: 'every client is accepted as anonymous (mtls, jwt and sasl are not wired into the broker)',
+  },
+  {
+    field: 'security.authorization',
+    when: (s) => !!s.security?.authorization?.enabled,
+    note: 'ACLs are not evaluated; anonymous access is allowed',
+  },
+  {
+    field: 'multiTenancy',
+    when: (s) => !!s.multiTenancy?.enabled,
+    note: 'tenancy is never switched on in the broker; defaultQuotas and tenantOverrides are rendered but not applied',
+  },
+  {
+    field: 'multiTenancy.isolation.rateLimiting',
+    when: (s) => !!s.multiTenancy?.enabled && !!s.multiTenancy.isolation?.rateLimiting,
+    note: 'no per-tenant rate limits are applied',
+  },
+  {
+    field: 'observability.metrics',
+    when: (s) => !!s.observability?.metrics?.enabled,
+    note: 'the broker serves no metrics: /metrics is a placeholder (scrapes see only that the broker is up)',
+  },
+  {
+    field: 'observability.metrics.perTenantMetrics',
+    when: (s) => !!s.observability?.metrics?.perTenantMetrics,
+    note: 'no per-tenant metrics exist',
+  },
+  {
+    field: 'observability.tracing',
+    when: (s) => !!s.observability?.tracing?.enabled,
+    note: 'tracing is never initialised; no spans are exported',
+  },
+  {
+    field: 'observability.logging.format',
+    when: (s) => s.observability?.logging?.format === 'text',
+    note: 'broker log lines stay JSON; only the internal logger switches to console format (LOG_FORMAT)',
+  },
+  {
+    field: 'observability.logging.includeTenantContext',
+    when: (s) => !!s.observability?.logging?.includeTenantContext,
+    note: 'log lines carry no tenant id',
+  },
+  {
+    field: 'observability.logging.auditLog',
+    when: (s) => !!s.observability?.logging?.auditLog?.enabled,
+    note: 'no audit log is written',
+  },
+  {
+    field: 'config.maxConnections, config.maxMessageSize, config.compressionEnabled',
+    when: (s) => s.config.maxConnections !== undefined || s.config.maxMessageSize !== undefined || s.config.compressionEnabled !== undefined,
+    note: 'these settings are not read by the broker',
+  },
+];
+
+/** The features this spec asks for that the broker does not enforce, in a stable order. */
+export function unenforcedFeatures(spec: StreamBusClusterSpec): Unenforced[] {
+  return ROWS.filter((r) => r.when(spec)).map(({ field, note }) => ({ field, note }));
+}

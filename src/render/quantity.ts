@@ -1,0 +1,34 @@
+/**
+ * Kubernetes resource quantities: parse to a number of base units (bytes, cores) and format back.
+ * Enough of apimachinery's resource.Quantity for sizing quotas and comparing volume sizes.
+ */
+const BINARY: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
+const DECIMAL: Record<string, number> = { n: 1e-9, u: 1e-6, m: 1e-3, '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };
+
+/** Value in base units, or undefined when `q` is not a quantity. */
+export function parseQuantity(q: string | number): number | undefined {
+  if (typeof q === 'number') return Number.isFinite(q) ? q : undefined;
+  const m = /^([+-]?[0-9]*\.?[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?$/.exec(q.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const suffix = m[2] ?? '';
+  if (suffix in BINARY) return n * BINARY[suffix]!;
+  if (suffix in DECIMAL) return n * DECIMAL[suffix]!;
+  return n * 10 ** Number(suffix.slice(1));
+}
+
+/** Bytes → the largest binary suffix that represents the value exactly (`10Gi`, `1536Mi`, `123`). */
+export function formatBytes(bytes: number): string {
+  const b = Math.ceil(bytes);
+  for (const s of ['Ei', 'Pi', 'Ti', 'Gi', 'Mi', 'Ki']) {
+    const unit = BINARY[s]!;
+    if (b >= unit && b % unit === 0) return `${b / unit}${s}`;
+  }
+  return String(b);
+}
+
+/** Cores → millicores when fractional (`2`, `1500m`). */
+export function formatCpu(cores: number): string {
+  const milli = Math.ceil(Math.round(cores * 1e6) / 1e3);
+  return milli % 1000 === 0 ? String(milli / 1000) : `${milli}m`;
+}

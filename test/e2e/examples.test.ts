@@ -1,0 +1,158 @@
+/**
+ * Every example, through the real `crossplane render` and the real server, in both composition modes:
+ * what each example exercises is asserted, and every composed manifest validates against its schema
+ * (Kubernetes kinds, ServiceMonitor/PrometheusRule, and the provider-kubernetes Object CRD).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { objectValidator } from '../helpers/crds.js';
+import { EXAMPLES } from '../helpers/fixtures.js';
+import { validateManifest } from '../helpers/k8s.js';
+import { crossplaneRender, functionsFile } from '../helpers/render.js';
+import { startServer, type RunningServer } from '../helpers/server.js';
+import { requireTool } from '../helpers/tools.js';
+
+type Obj = Record<string, any>;
+const crossplane = requireTool('crossplane', 'the crossplane render e2e tests need the Crossplane CLI');
+const MODES = [
+  { mode: 'Object', composition: 'compositions/composition.yaml' },
+  { mode: 'Direct', composition: 'compositions/composition-direct.yaml' },
+] as const;
+
+describe.skipIf(!crossplane)('every example renders through crossplane render in both modes', () => {
+  let srv: RunningServer;
+  let fns: string;
+  const out = new Map<string, Obj[]>();
+  beforeAll(async () => {
+    srv = await startServer();
+    fns = functionsFile(srv.port);
+    for (const ex of EXAMPLES) {
+      for (const { mode, composition } of MODES) {
+        const r = await crossplaneRender(crossplane!, `examples/${ex}/xr.yaml`, composition, fns, ['--include-function-results']);
+        out.set(`${ex}/${mode}`, r.docs);
+      }
+    }
+  });
+  afterAll(async () => {
+    await srv?.stop();
+  });
+
+  /** The composed manifests (unwrapped in Object mode) by composition-resource name. */
+  function composed(ex: string, mode: string): Record<string, Obj> {
+    const docs = out.get(`${ex}/${mode}`)!;
+    const res: Record<string, Obj> = {};
+    for (const d of docs.slice(1)) {
+      const name = d.metadata?.annotations?.['crossplane.io/composition-resource-name'];
+      if (!name) continue;
+      res[name] = mode === 'Object' ? d.spec.forProvider.manifest : d;
+    }
+    return res;
+  }
+  const normalize = (res: Record<string, Obj>) => {
+    const outMap: Record<string, Obj> = {};
+    for (const [k, v] of Object.entries(res)) {
+      const c = structuredClone(v);
+      const strip = (m?: Record<string, string>) => m && Object.fromEntries(Object.entries(m).filter(([key]) => !key.startsWith('crossplane.io/')));
+      c.metadata.labels = strip(c.metadata.labels);
+      c.metadata.annotations = strip(c.metadata.annotations);
+      if (c.metadata.annotations && Object.keys(c.metadata.annotations).length === 0) delete c.metadata.annotations;
+      delete c.metadata.ownerReferences;
+      delete c.metadata.generateName;
+      outMap[k] = c;
+    }
+    return outMap;
+  };
+  const results = (ex: string, mode: string) => out.get(`${ex}/${mode}`)!.filter((d) => d.kind === 'Result');
+  const brokerYaml = (ex: string, mode: string) => parse(composed(ex, mode).config!.data['broker.yaml']);
+
+  for (const ex of EXAMPLES) {
+    for (const { mode } of MODES) {
+      it(`${ex} (${mode}): every manifest validates; both modes compose the same objects`, () => {
+        const docs = out.get(`${ex}/${mode}`)!;
+        expect(docs[0]!.kind).toBe('XStreamBusCluster');
+        const validate = objectValidator();
+        for (const d of docs.slice(1)) {
+          if (d.kind === 'Result') continue;
+          if (mode === 'Object') {
+            expect(d.kind).toBe('Object');
+            if (validate) expect(validate(d), JSON.stringify(validate.errors)).toBe(true);
+            validateManifest(d.spec.forProvider.manifest);
+          } else {
+            expect(d.apiVersion).not.toBe('kubernetes.crossplane.io/v1alpha2');
+            validateManifest(d);
+          }
+        }
+        // render adds Crossplane's bookkeeping to whatever it composes (in Object mode to the Object, in Direct
+        // mode to the object itself); beyond that both modes must compose identical Kubernetes objects.
+        // Direct mode adds the connection Secret (XR connection details are the Object-mode channel).
+        const { 'connection-secret': secret, ...rest } = composed(ex, mode);
+        expect(secret === undefined).toBe(mode === 'Object');
+        expect(normalize(rest)).toEqual(normalize(composed(ex, 'Object')));
+      });
+    }
+  }
+
+  it('the Object validator rejects a malformed Object (so the checks above can fail)', () => {
+    const validate = objectValidator();
+    if (!validate) return;
+    expect(validate({ apiVersion: 'kubernetes.crossplane.io/v1alpha2', kind: 'Object', spec: { forProvider: 'nope', readiness: { policy: 'Sometimes' } } })).toBe(false);
+  });
+
+  it('minimal: 3 peers, no security/tenancy sections, a PDB, no ServiceMonitor', () => {
+    for (const { mode } of MODES) {
+      const c = composed('minimal', mode);
+      expect(brokerYaml('minimal', mode).cluster.peers).toHaveLength(3);
+      expect(brokerYaml('minimal', mode).security).toBeUndefined();
+      expect(c.pdb!.spec.maxUnavailable).toBe(1);
+      expect(c['service-monitor']).toBeUndefined();
+    }
+  });
+
+  it('dev: one broker, debug logs in text format, no PDB, pull policy Always', () => {
+    const c = composed('dev', 'Direct');
+    expect(brokerYaml('dev', 'Direct').cluster.peers).toEqual(['1:streambus-dev-0.streambus-dev-headless.development.svc.cluster.local:9093']);
+    expect(brokerYaml('dev', 'Direct').observability.logging).toEqual({ level: 'debug', format: 'text' });
+    expect(c.pdb).toBeUndefined();
+    const container = c.statefulset!.spec.template.spec.containers[0];
+    expect(container.imagePullPolicy).toBe('Always');
+    expect(container.env).toContainEqual({ name: 'LOG_FORMAT', value: 'console' });
+  });
+
+  it('production: 5 peers, TLS mounted, user affinity and scheduling passed through, ServiceMonitor + rules + dashboard', () => {
+    const c = composed('production', 'Object');
+    expect(brokerYaml('production', 'Object').cluster.peers).toHaveLength(5);
+    const pod = c.statefulset!.spec.template.spec;
+    expect(pod.volumes.find((v: Obj) => v.name === 'tls').secret.secretName).toBe('streambus-tls-certs');
+    expect(pod.affinity.nodeAffinity).toBeDefined();
+    expect(pod.nodeSelector).toEqual({ workload: 'streaming' });
+    expect(pod.tolerations[0].key).toBe('dedicated');
+    expect(c.statefulset!.spec.template.metadata.labels).toMatchObject({ environment: 'production', team: 'platform' });
+    expect(c['service-monitor']!.spec.endpoints[0].interval).toBe('30s');
+    expect(c['prometheus-rule']).toBeDefined();
+    expect(c['dashboard-cluster']!.metadata.labels.grafana_dashboard).toBe('1');
+    expect(brokerYaml('production', 'Object').tracing ?? brokerYaml('production', 'Object').observability.tracing).toMatchObject({ endpoint: 'jaeger-collector.observability.svc:4317' });
+  });
+
+  it('secure: mutual TLS with its CA, jwt+mtls, deny ACLs, isolation policy, and a warning that v1.0.1 enforces none of it', () => {
+    const cfg = brokerYaml('secure', 'Object');
+    expect(cfg.security.tls).toMatchObject({ ca_file: '/etc/streambus/ca/ca.crt', client_auth: 'require_and_verify' });
+    expect(cfg.security.authentication.allowed_methods).toEqual(['mtls', 'jwt']);
+    expect(cfg.security.acl).toEqual({ enabled: true, default_policy: 'deny' });
+    const np = composed('secure', 'Object')['network-policy']!;
+    expect(np.spec.ingress[0].from).toBeDefined();
+    const warning = results('secure', 'Object').find((r) => r.severity === 'SEVERITY_WARNING' && /not enforced/.test(r.message));
+    expect(warning?.message).toMatch(/not enforced by StreamBus v1\.0\.1: security\.tls/);
+    const xr = out.get('secure/Object')![0]!;
+    const cond = xr.status.conditions.find((c: Obj) => c.type === 'FeaturesEnforced');
+    expect(cond).toMatchObject({ status: 'False', reason: 'NotEnforcedByBroker' });
+  });
+
+  it('multi-tenant: quotas and overrides, ResourceQuota, jwt secret mounted, tenancy dashboard', () => {
+    const cfg = brokerYaml('multi-tenant', 'Direct');
+    expect(cfg.tenancy.tenants.map((t: Obj) => t.id)).toEqual(['premium-tenant-1', 'basic-tenant-1']);
+    const c = composed('multi-tenant', 'Direct');
+    expect(c['resource-quota']!.spec.hard.pods).toBe('5');
+    expect(c.statefulset!.spec.template.spec.volumes.find((v: Obj) => v.name === 'jwt').secret.secretName).toBe('streambus-jwt-secret');
+    expect(c['dashboard-tenancy']).toBeDefined();
+  });
+});

@@ -1,0 +1,289 @@
+/** Every field of the API gets behaviour: security, multi-tenancy, observability, HA, direct mode. */
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { Severity, Status } from '@crossplane-org/function-sdk-typescript';
+import { FunctionInputSpec, StreamBusClusterSpec } from '../../src/api/schema.js';
+import { runFunction } from '../../src/function/handler.js';
+import { unenforcedFeatures } from '../../src/render/enforcement.js';
+import { renderCluster } from '../../src/render/index.js';
+import { buildModel } from '../../src/render/model.js';
+import { formatBytes, formatCpu, parseQuantity } from '../../src/render/quantity.js';
+import { brokerQuotas } from '../../src/render/tenancy.js';
+import { EXAMPLES, exampleXr, loadYaml, request } from '../helpers/fixtures.js';
+import { validateManifest } from '../helpers/k8s.js';
+
+type Obj = Record<string, any>;
+const input = FunctionInputSpec.parse({});
+const render = (spec: unknown) => {
+  const m = buildModel({ name: 'sb', namespace: 'ns' }, StreamBusClusterSpec.parse(spec), input);
+  return Object.fromEntries(renderCluster(m).map((c) => [c.key, c.manifest as Obj]));
+};
+const cfg = (r: Obj) => parse(r.config.data['broker.yaml']);
+const podSpec = (r: Obj) => r.statefulset.spec.template.spec;
+const container = (r: Obj) => podSpec(r).containers[0];
+
+describe('security', () => {
+  const r = render({
+    security: {
+      tls: { enabled: true, certSecretName: 'certs', caSecretName: 'ca', clientAuthRequired: true },
+      authentication: { enabled: true, method: 'jwt', allowedMethods: ['mtls', 'jwt'], jwtSecretName: 'jwt', sasl: { mechanism: 'SCRAM-SHA-512', secretName: 'sasl' } },
+      authorization: { enabled: true, defaultPolicy: 'deny' },
+    },
+  });
+
+  it('mounts every secret read-only and never inlines it', () => {
+    const mounts = container(r).volumeMounts.filter((v: Obj) => v.readOnly && v.name !== 'config');
+    expect(mounts.map((v: Obj) => [v.name, v.mountPath])).toEqual([
+      ['tls', '/etc/streambus/tls'],
+      ['tls-ca', '/etc/streambus/ca'],
+      ['jwt', '/etc/streambus/jwt'],
+      ['sasl', '/etc/streambus/sasl'],
+    ]);
+    expect(podSpec(r).volumes.filter((v: Obj) => v.secret).map((v: Obj) => v.secret.secretName)).toEqual(['certs', 'ca', 'jwt', 'sasl']);
+    expect(JSON.stringify(r)).not.toMatch(/BEGIN CERTIFICATE|PRIVATE KEY/);
+  });
+
+  it('renders the broker TLS keys with file paths and mutual TLS', () => {
+    expect(cfg(r).security).toEqual({
+      tls: { enabled: true, cert_file: '/etc/streambus/tls/tls.crt', key_file: '/etc/streambus/tls/tls.key', ca_file: '/etc/streambus/ca/ca.crt', client_auth: 'require_and_verify' },
+      authentication: { enabled: true, method: 'jwt', allowed_methods: ['mtls', 'jwt'], jwt: { secret_file: '/etc/streambus/jwt/secret' } },
+      sasl: { enabled: true, mechanism: 'SCRAM-SHA-512', credentials_dir: '/etc/streambus/sasl' },
+      acl: { enabled: true, default_policy: 'deny' },
+    });
+  });
+
+  it('accepts the operator API alias tls.secretName', () => {
+    const a = render({ security: { tls: { enabled: true, secretName: 'old' } } });
+    expect(podSpec(a).volumes.find((v: Obj) => v.name === 'tls').secret.secretName).toBe('old');
+  });
+
+  it('fences Raft and the admin API with a NetworkPolicy', () => {
+    const np = r['network-policy'];
+    const [client, raft, http] = np.spec.ingress;
+    expect(client).toEqual({ ports: [{ protocol: 'TCP', port: 9092 }] });
+    expect(raft).toEqual({ from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'streambus-broker', 'app.kubernetes.io/instance': 'sb' } } }], ports: [{ protocol: 'TCP', port: 9093 }] });
+    expect(http.ports).toEqual([{ protocol: 'TCP', port: 8081 }]);
+    expect(http.from).toHaveLength(3);
+    expect(np.spec.policyTypes).toEqual(['Ingress']);
+  });
+
+  it.each([
+    [{ security: { tls: { enabled: true } } }, 'spec.security.tls.certSecretName: required when security.tls.enabled is true'],
+    [{ security: { tls: { clientAuthRequired: true } } }, 'spec.security.tls.clientAuthRequired: needs security.tls.enabled: true'],
+    [{ security: { authentication: { enabled: true, method: 'jwt' } } }, 'spec.security.authentication.jwtSecretName: required'],
+    [{ observability: { tracing: { enabled: true } } }, 'spec.observability.tracing.endpoint: required'],
+    [{ multiTenancy: { tenantOverrides: [{ tenantId: 'a', quotas: {} }, { tenantId: 'a', quotas: {} }] } }, 'spec.multiTenancy.tenantOverrides: tenantId values must be unique'],
+    [{ multiTenancy: { defaultQuotas: { maxTopics: 0 } } }, 'spec.multiTenancy.defaultQuotas.maxTopics: must be ≥ 1'],
+    [{ multiTenancy: { defaultQuotas: { maxBandwidthMBps: -5 } } }, 'spec.multiTenancy.defaultQuotas.maxBandwidthMBps: must be > 0'],
+  ])('refuses %j naming the field', (spec, message) => {
+    const xr = structuredClone(exampleXr('minimal')) as Obj;
+    xr.spec = { ...xr.spec, ...spec };
+    const rsp = runFunction(request(xr));
+    expect(rsp.results).toHaveLength(1);
+    expect(rsp.results[0]!.severity).toBe(Severity.SEVERITY_FATAL);
+    expect(rsp.results[0]!.message).toContain(message);
+  });
+});
+
+describe('multi-tenancy', () => {
+  it('maps quotas onto the broker fields with unit conversion (MB = 1e6 B, GB = 1e9 B)', () => {
+    expect(brokerQuotas({ maxTopics: 100, maxPartitionsPerTopic: 10, maxConnections: 1000, maxBandwidthMBps: 100, maxStorageGB: 50, maxMessagesPerSecond: 10000 })).toEqual({
+      MaxBytesPerSecond: 100_000_000,
+      MaxMessagesPerSecond: 10000,
+      MaxStorageBytes: 50_000_000_000,
+      MaxTopics: 100,
+      MaxPartitions: 1000,
+      MaxConnections: 1000,
+    });
+  });
+
+  it('renders defaults and per-tenant overrides merged field by field', () => {
+    const r = render(exampleXr('multi-tenant').spec);
+    const t = cfg(r).tenancy;
+    expect(t.enabled).toBe(true);
+    expect(t.rate_limiting).toBe(true);
+    expect(t.default_quotas.MaxBytesPerSecond).toBe(100_000_000);
+    expect(t.tenants.map((x: Obj) => [x.id, x.quotas.MaxTopics, x.quotas.MaxPartitions, x.quotas.MaxStorageBytes])).toEqual([
+      ['premium-tenant-1', 500, 25000, 500_000_000_000],
+      ['basic-tenant-1', 10, 30, 10_000_000_000],
+    ]);
+  });
+
+  it('isolation.networkPolicies restricts the client port to the namespace and labelled namespaces', () => {
+    const r = render({ multiTenancy: { enabled: true, isolation: { networkPolicies: true } } });
+    expect(r['network-policy'].spec.ingress[0].from).toEqual([{ podSelector: {} }, { namespaceSelector: { matchLabels: { 'streambus.io/client-access': 'true' } } }]);
+  });
+
+  it('isolation.resourceQuotas sizes a ResourceQuota from replicas × per-broker needs', () => {
+    const r = render(exampleXr('multi-tenant').spec);
+    expect(r['resource-quota'].spec.hard).toEqual({
+      'limits.cpu': '40',
+      'limits.memory': '80Gi',
+      persistentvolumeclaims: '10',
+      pods: '5',
+      'requests.cpu': '10',
+      'requests.memory': '20Gi',
+      'requests.storage': '1500Gi',
+    });
+    expect(render({ multiTenancy: { enabled: true } })['resource-quota']).toBeUndefined();
+  });
+});
+
+describe('observability', () => {
+  const r = render(exampleXr('multi-tenant').spec);
+
+  it('adds scrape annotations (user annotations win) and a metrics port on the headless Service', () => {
+    expect(r.statefulset.spec.template.metadata.annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8081', 'prometheus.io/path': '/metrics' });
+    const p = render({ podAnnotations: { 'prometheus.io/path': '/custom' } });
+    expect(p.statefulset.spec.template.metadata.annotations['prometheus.io/path']).toBe('/custom');
+    expect(r['headless-service'].spec.ports.find((x: Obj) => x.name === 'metrics').port).toBe(8081);
+  });
+
+  it('serviceMonitor → a ServiceMonitor on the headless Service with the interval, and a PrometheusRule', () => {
+    const sm = render({ observability: { metrics: { serviceMonitor: true, interval: '15s' } } })['service-monitor'];
+    expect(sm.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '15s', scheme: 'http' }]);
+    expect(sm.spec.selector.matchLabels['streambus.io/service']).toBe('headless');
+    const alerts = r['prometheus-rule'].spec.groups[0].rules.map((x: Obj) => x.alert);
+    expect(alerts).toEqual(['StreamBusBrokerDown', 'StreamBusBrokersNotReady', 'StreamBusStorageFilling', 'StreamBusBrokerRestarting']);
+    expect(render({})['service-monitor']).toBeUndefined();
+  });
+
+  it('ships valid Grafana dashboards labelled for the sidecar', () => {
+    for (const key of ['dashboard-cluster', 'dashboard-tenancy']) {
+      const cm = r[key];
+      expect(cm.metadata.labels.grafana_dashboard).toBe('1');
+      const [file, json] = Object.entries<string>(cm.data)[0]!;
+      expect(file).toMatch(/\.json$/);
+      const d = JSON.parse(json);
+      expect(d.title).toMatch(/StreamBus/);
+      expect(d.panels.length).toBeGreaterThan(3);
+      for (const p of d.panels) expect(p.targets[0].expr).toBeTruthy();
+    }
+  });
+
+  it('renders tracing and logging into broker.yaml and the environment', () => {
+    const t = render({ observability: { tracing: { enabled: true, endpoint: 'tempo:4317', samplingRate: 0.5, includeTenantId: true }, logging: { level: 'debug', format: 'text', includeTenantContext: true, auditLog: { enabled: true, level: 'detailed' } } } });
+    expect(cfg(t).observability).toEqual({
+      logging: { level: 'debug', format: 'text', include_tenant_context: true, audit: { enabled: true, level: 'detailed' } },
+      tracing: { enabled: true, endpoint: 'tempo:4317', sampling_rate: 0.5, include_tenant_id: true },
+    });
+    const env = Object.fromEntries(container(t).env.filter((e: Obj) => 'value' in e).map((e: Obj) => [e.name, e.value]));
+    expect(env).toMatchObject({ LOG_LEVEL: 'debug', LOG_FORMAT: 'console', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://tempo:4317', OTEL_TRACES_SAMPLER_ARG: '0.5' });
+  });
+});
+
+describe('high availability and scheduling', () => {
+  it('defaults to host anti-affinity and a zone spread; passes the user affinity through instead', () => {
+    const d = podSpec(render({}));
+    expect(d.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.topologyKey).toBe('kubernetes.io/hostname');
+    expect(d.topologySpreadConstraints[0].topologyKey).toBe('topology.kubernetes.io/zone');
+    const spec = exampleXr('production').spec as Obj;
+    const p = podSpec(render(spec));
+    expect(p.affinity).toEqual(spec.affinity);
+    expect(p.topologySpreadConstraints).toBeUndefined();
+    expect(p.nodeSelector).toEqual({ workload: 'streaming' });
+    expect(p.tolerations).toEqual(spec.tolerations);
+  });
+
+  it('a PodDisruptionBudget with maxUnavailable 1 for more than one replica', () => {
+    expect(render({ replicas: 3 }).pdb.spec.maxUnavailable).toBe(1);
+    expect(render({ replicas: 1 }).pdb).toBeUndefined();
+  });
+
+  it('pull policy, pull secrets, priority class', () => {
+    const r = render({ image: { pullPolicy: 'Always', pullSecrets: ['regcred'] }, priorityClassName: 'high' });
+    expect(container(r).imagePullPolicy).toBe('Always');
+    expect(podSpec(r).imagePullSecrets).toEqual([{ name: 'regcred' }]);
+    expect(podSpec(r).priorityClassName).toBe('high');
+  });
+
+  it('a restricted security context with writable mounts only where the broker writes', () => {
+    const r = render({});
+    expect(podSpec(r).securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
+    expect(container(r).securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
+    expect(container(r).volumeMounts.filter((v: Obj) => !v.readOnly).map((v: Obj) => v.mountPath)).toEqual(['/data', '/raft', '/tmp']);
+  });
+});
+
+describe('honesty: features the broker does not enforce', () => {
+  it('lists exactly what the secure example asks for and v1.0.1 ignores', () => {
+    const spec = StreamBusClusterSpec.parse(exampleXr('secure').spec);
+    expect(unenforcedFeatures(spec).map((u) => u.field)).toEqual([
+      'security.tls',
+      'security.tls.clientAuthRequired',
+      'security.authentication',
+      'security.authorization',
+      'multiTenancy',
+      'observability.metrics',
+      'observability.tracing',
+      'observability.logging.auditLog',
+    ]);
+  });
+
+  it('gives the claim a WARNING result and a FeaturesEnforced=False condition naming them', () => {
+    const rsp = runFunction(request(exampleXr('secure')));
+    const w = rsp.results.filter((r) => r.severity === Severity.SEVERITY_WARNING);
+    expect(w).toHaveLength(1);
+    expect(w[0]!.message).toMatch(/^configured but not enforced by StreamBus v1\.0\.1: security\.tls \(/);
+    const c = rsp.conditions.find((x) => x.type === 'FeaturesEnforced')!;
+    expect(c.status).toBe(Status.STATUS_CONDITION_FALSE);
+    expect(c.message).toContain('security.authorization');
+  });
+
+  it('no warning when nothing unenforced is asked for', () => {
+    const xr = structuredClone(exampleXr('minimal')) as Obj;
+    delete xr.spec.observability;
+    const rsp = runFunction(request(xr));
+    expect(rsp.results).toEqual([]);
+    expect(rsp.conditions.find((x) => x.type === 'FeaturesEnforced')!.status).toBe(Status.STATUS_CONDITION_TRUE);
+  });
+});
+
+describe('quantities', () => {
+  it.each([
+    ['10Gi', 10 * 2 ** 30],
+    ['500m', 0.5],
+    ['2', 2],
+    ['1.5G', 1.5e9],
+    ['1e3', 1000],
+  ])('%s', (q, v) => expect(parseQuantity(q)).toBe(v));
+  it('formats', () => {
+    expect(formatBytes(1500 * 2 ** 30)).toBe('1500Gi');
+    expect(formatBytes(3 * 512 * 2 ** 20)).toBe('1536Mi');
+    expect(formatCpu(1.5)).toBe('1500m');
+    expect(formatCpu(40)).toBe('40');
+  });
+});
+
+const PLURALS: Record<string, string> = {
+  ConfigMap: 'configmaps',
+  Secret: 'secrets',
+  Service: 'services',
+  ResourceQuota: 'resourcequotas',
+  StatefulSet: 'statefulsets',
+  NetworkPolicy: 'networkpolicies',
+  PodDisruptionBudget: 'poddisruptionbudgets',
+  ServiceMonitor: 'servicemonitors',
+  PrometheusRule: 'prometheusrules',
+};
+
+describe('direct mode', () => {
+  it('the shipped ClusterRole covers every kind any example composes', () => {
+    const role = loadYaml('deploy/rbac/direct-mode-clusterrole.yaml') as Obj;
+    expect(role.metadata.labels['rbac.crossplane.io/aggregate-to-crossplane']).toBe('true');
+    const allowed = new Set<string>();
+    for (const rule of role.rules) for (const g of rule.apiGroups) for (const r of rule.resources) if (rule.verbs.includes('delete') && rule.verbs.includes('patch')) allowed.add(`${g}/${r}`);
+    const input = loadYaml('compositions/composition-direct.yaml').spec.pipeline[0].input;
+    for (const ex of EXAMPLES) {
+      const rsp = runFunction(request(exampleXr(ex), { input }));
+      for (const res of Object.values(rsp.desired!.resources)) {
+        const o = res.resource as Obj;
+        const group = o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : '';
+        const plural = PLURALS[o.kind];
+        expect(plural, `${ex}: no plural known for ${o.kind}: add it here and to the ClusterRole`).toBeDefined();
+        expect(allowed.has(`${group}/${plural}`), `${ex}: ${group}/${plural}`).toBe(true);
+        validateManifest(o);
+      }
+    }
+  });
+});
