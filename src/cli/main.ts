@@ -58,6 +58,7 @@ export const DEFAULT_COMPOSITION = 'compositions/composition.yaml';
 export const RENDER_OPTIONS = {
   composition: { type: 'string' },
   observed: { type: 'string', short: 'o', multiple: true },
+  'required-resources': { type: 'string', short: 'e', multiple: true },
   'include-status': { type: 'boolean', short: 's' },
   'include-full-xr': { type: 'boolean', short: 'x' },
   'include-function-results': { type: 'boolean', short: 'r' },
@@ -76,6 +77,9 @@ Options:
       --composition FILE   Composition whose function-streambus step input (platform defaults) is used
                            (default: compositions/composition.yaml of this package)
   -o, --observed PATH      observed composed resources, a file or folder (crossplane render -o); repeatable
+  -e, --required-resources PATH
+                           resources the function may ask for, e.g. the TLS CA Secret (crossplane render -e);
+                           a file or folder; repeatable
   -s, --include-status     print the XR with its status and conditions before its composed resources
   -x, --include-full-xr    like -s, with the input XR's metadata and spec (crossplane render -x)
   -r, --include-function-results
@@ -155,11 +159,13 @@ export function render(args: string[], io: Io): number {
   // Everything is read and checked before anything is rendered.
   let composition: Obj;
   let observed: LoadedDoc[];
+  let required: LoadedDoc[];
   let inputs: Input[];
   try {
     const compositionFile = typeof values.composition === 'string' ? values.composition : undefined;
     composition = loadComposition(compositionFile ? at(compositionFile) : join(packageRoot(), DEFAULT_COMPOSITION), compositionFile ?? DEFAULT_COMPOSITION);
     observed = loadObserved((values.observed ?? []).map(at));
+    required = loadAll((values['required-resources'] ?? []).map(at));
     inputs = loadInputs(positionals, at, io, quiet);
   } catch (err) {
     if (err instanceof InputError || err instanceof RenderError) {
@@ -174,7 +180,12 @@ export function render(args: string[], io: Io): number {
     const label = `${relativise(input.source.file, io.cwd)}: ${input.claim ? `${describeDoc(input.claim)} → ` : ''}${describeDoc(input.xr)}`;
     let out: RenderOutputs;
     try {
-      out = renderXr({ xr: input.xr, composition, observed: observed.filter((o) => appliesTo(o.doc, input.xr)).map((o) => o.doc) });
+      out = renderXr({
+        xr: input.xr,
+        composition,
+        observed: observed.filter((o) => appliesTo(o.doc, input.xr)).map((o) => o.doc),
+        required: required.map((r) => r.doc),
+      });
     } catch (err) {
       if (err instanceof RenderError) {
         io.stderr(`error: ${label}: ${err.message}\n`);

@@ -8,6 +8,9 @@
  *    and Crossplane 2.2's capabilities; it is round-tripped through the protobuf codec, so the handler sees what
  *    it would see over gRPC, and so is the response (a response that cannot be serialised fails here as it would
  *    fail there);
+ *  - requirements are met as Crossplane's FetchingFunctionRunner meets them: the function is called again with
+ *    the resources it asked for (from the `-e/--required-resources` fixtures; none found is an empty list),
+ *    until its requirements stop changing (at most 5 more calls);
  *  - a FATAL result stops the pipeline: nothing is rendered;
  *  - each composed resource keeps the name and namespace of its observed counterpart, gets the
  *    composition-resource-name annotation, the crossplane.io/composite, claim-name and claim-namespace labels and
@@ -23,11 +26,14 @@
 import {
   Capability,
   Ready,
+  Requirements,
   RunFunctionRequest,
   RunFunctionResponse,
   Severity,
   Status,
   Target,
+  type ResourceSelector,
+  type Resources,
   type State,
 } from '@crossplane-org/function-sdk-typescript';
 import { FUNCTION_INPUT_GROUP, FUNCTION_INPUT_KIND, FUNCTION_INPUT_VERSION } from '../api/schema.js';
@@ -76,6 +82,8 @@ export interface RenderInputs {
   composition: Obj;
   /** Observed composed resources (the `-o/--observed-resources` fixtures of `crossplane render`). */
   observed?: Obj[];
+  /** Resources the function may ask for (the `-e/--required-resources` fixtures of `crossplane render`). */
+  required?: Obj[];
 }
 
 export interface RenderOutputs {
@@ -240,7 +248,7 @@ export function renderXr(inputs: RenderInputs): RenderOutputs {
       }),
       'request',
     );
-    const rsp: RunFunctionResponse = overTheWire(RunFunctionResponse, runFunction(req), `response of step "${step.step}"`);
+    const rsp = runWithRequirements(req, step.step, inputs.required ?? []);
     desired = rsp.desired ?? { composite: undefined, resources: {} };
     context = rsp.context;
     for (const c of rsp.conditions ?? []) {
@@ -304,6 +312,66 @@ export function renderXr(inputs: RenderInputs): RenderOutputs {
   out.xr = composite;
   out.conditions = conditions;
   return out;
+}
+
+/** Crossplane's xfn.MaxRequirementsIterations. */
+export const MAX_REQUIREMENTS_ITERATIONS = 5;
+
+const sameRequirements = (a: Requirements | undefined, b: Requirements | undefined): boolean =>
+  a === undefined || b === undefined
+    ? a === b
+    : Buffer.from(Requirements.encode(a).finish()).equals(Buffer.from(Requirements.encode(b).finish()));
+
+/**
+ * Calls the function until its requirements stabilise, giving it the resources it asks for each time
+ * (internal/xfn FetchingFunctionRunner.RunFunction, Crossplane 2.2).
+ */
+function runWithRequirements(first: RunFunctionRequest, step: string, required: Obj[]): RunFunctionResponse {
+  let req = first;
+  let requirements: Requirements | undefined;
+  for (let i = 0; i <= MAX_REQUIREMENTS_ITERATIONS; i++) {
+    const rsp: RunFunctionResponse = overTheWire(RunFunctionResponse, runFunction(req), `response of step "${step}"`);
+    if ((rsp.results ?? []).some((r) => r.severity === Severity.SEVERITY_FATAL)) return rsp;
+    if (sameRequirements(rsp.requirements, requirements)) return rsp;
+    requirements = rsp.requirements;
+    const fetch = (sel: ResourceSelector) => fetchRequired(required, sel);
+    req = overTheWire(
+      RunFunctionRequest,
+      {
+        ...req,
+        extraResources: Object.fromEntries(Object.entries(requirements?.extraResources ?? {}).map(([k, sel]) => [k, fetch(sel)])),
+        requiredResources: Object.fromEntries(Object.entries(requirements?.resources ?? {}).map(([k, sel]) => [k, fetch(sel)])),
+        // No schemas can be supplied: Crossplane's render answers with an empty schema.
+        requiredSchemas: Object.fromEntries(Object.keys(requirements?.schemas ?? {}).map((k) => [k, {}])),
+        context: rsp.context,
+      },
+      'request',
+    );
+  }
+  throw new RenderError(`requirements didn't stabilize after the maximum number of iterations (${MAX_REQUIREMENTS_ITERATIONS})`);
+}
+
+/**
+ * The supplied resources a selector matches (cmd/crank/render FilteringFetcher): same apiVersion and kind, then the
+ * name, the labels, or every one; sorted by name. Unlike crossplane render, a selector's namespace is honoured,
+ * as in a cluster.
+ */
+export function fetchRequired(resources: Obj[], sel: ResourceSelector): Resources {
+  const meta = (o: Obj) => obj(o.metadata) ?? {};
+  const sorted = [...resources].sort((a, b) => String(meta(a).name ?? '').localeCompare(String(meta(b).name ?? '')));
+  const items: Obj[] = [];
+  for (const r of sorted) {
+    if (r.apiVersion !== sel.apiVersion || r.kind !== sel.kind) continue;
+    if (sel.namespace && meta(r).namespace !== sel.namespace) continue;
+    if (sel.matchName !== undefined) {
+      if (meta(r).name === sel.matchName) return { items: [{ resource: r, connectionDetails: {}, ready: Ready.READY_UNSPECIFIED }] };
+      continue;
+    }
+    const labels = obj(meta(r).labels) ?? {};
+    if (sel.matchLabels && !Object.entries(sel.matchLabels.labels).every(([k, v]) => labels[k] === v)) continue;
+    items.push(r);
+  }
+  return { items: items.map((resource) => ({ resource, connectionDetails: {}, ready: Ready.READY_UNSPECIFIED })) };
 }
 
 /** cmd/crank/render SetComposedResourceMetadata (Crossplane 2.2). */

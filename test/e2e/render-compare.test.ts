@@ -28,6 +28,7 @@ import { requireTool, ROOT } from '../helpers/tools.js';
 type Obj = Record<string, any>;
 const crossplane = requireTool('crossplane', 'the render comparison needs the Crossplane CLI');
 const COMPOSITION = 'compositions/composition.yaml';
+const DIRECT = 'compositions/composition-direct.yaml';
 
 /** Scratch files inside the repository (crossplaneRender takes paths relative to it); .tmp/ is git-ignored. */
 function scratch(name: string, docs: unknown[]): string {
@@ -74,6 +75,14 @@ describe.skipIf(!crossplane)('function-streambus render matches crossplane rende
       expect(fromClaim.docs).toEqual(theirs.docs);
     });
 
+    it(`${ex}: the same with the Direct-mode Composition (raw objects)`, async () => {
+      const theirs = await crossplaneRender(crossplane!, `examples/${ex}/xr.yaml`, DIRECT, fns, ['-r']);
+      const ours = cli('render', '-s', '-r', '--composition', DIRECT, `examples/${ex}/xr.yaml`);
+      expect(ours.code).toBe(0);
+      expect(ours.docs.some((d) => d.kind === 'StatefulSet')).toBe(true);
+      expect(ours.docs).toEqual(theirs.docs);
+    });
+
     it(`${ex}: the same with observed resources (-o) of a running cluster`, async () => {
       const first = cli('render', `examples/${ex}/xr.yaml`);
       const observed = scratch('observed.yaml', observedRunning(first.docs));
@@ -83,6 +92,18 @@ describe.skipIf(!crossplane)('function-streambus render matches crossplane rende
       expect(ours.docs[0]!.status.phase).toBe('Running');
     });
   }
+
+  it('required resources (-e, the TLS CA Secret the secure example asks for) match, in Object and Direct mode', async () => {
+    const ca = scratch('ca.yaml', [
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'streambus-ca-cert', namespace: 'default' }, data: { 'ca.crt': Buffer.from('CA').toString('base64') } },
+    ]);
+    for (const comp of [COMPOSITION, DIRECT]) {
+      const theirs = await crossplaneRender(crossplane!, 'examples/secure/xr.yaml', comp, fns, ['-r', '-e', join(ROOT, ca)]);
+      const ours = await cliBin(['render', '-s', '-r', '--composition', comp, '-e', ca, 'examples/secure/xr.yaml']);
+      expect(ours.code).toBe(0);
+      expect(ours.docs).toEqual(theirs.docs);
+    }
+  });
 
   it('-x (include the full XR) matches', async () => {
     const theirs = await crossplaneRender(crossplane!, 'examples/production/xr.yaml', COMPOSITION, fns, ['-x']);

@@ -71,7 +71,7 @@ describe('render: inputs', () => {
       type: 'Ready',
       status: 'False',
       reason: 'Creating',
-      message: 'Unready resources: client-service, config, headless-service, and 1 more',
+      message: expect.stringMatching(/^Unready resources: client-service, config, headless-service, and \d+ more$/),
       lastTransitionTime: '2024-01-01T00:00:00Z',
     });
     expect(r.stdout).toContain('lastTransitionTime: "2024-01-01T00:00:00Z"');
@@ -151,8 +151,11 @@ describe('render: exit codes and messages', () => {
     expect(r.stderr).toContain('StreamBusCluster streambus.io/v1beta1 is not supported');
   });
 
-  it('with -q prints nothing on stderr for a clean render, and still the results of a refused one', () => {
-    expect(cli('render', '-q', 'examples/minimal/claim.yaml').stderr).toBe('');
+  it('with -q prints only results on stderr (nothing without results), and still those of a refused one', () => {
+    const quiet = cli('render', '-q', 'examples/minimal/claim.yaml');
+    const loud = cli('render', 'examples/minimal/claim.yaml');
+    const results = loud.stderr.split('\n').filter((l) => l.startsWith('  result '));
+    expect(quiet.stderr).toBe(results.length > 0 ? `${loud.stderr.split('\n')[0]}\n${results.join('\n')}\n` : '');
     const bad = clone(loadYaml('examples/minimal/claim.yaml')) as Obj;
     bad.spec.replicas = 0;
     const r = cli('render', '-q', writeTmp('bad.yaml', [bad]));
@@ -224,6 +227,35 @@ describe('render: composition and observed resources', () => {
       ['streambus-minimal-6tdp7', 'Running'],
       ['streambus-dev-jzllp', 'Pending'],
     ]);
+  });
+});
+
+describe('render: required resources (-e)', () => {
+  const caSecret = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'streambus-ca-cert', namespace: 'default' },
+    data: { 'ca.crt': Buffer.from('-----BEGIN CERTIFICATE-----\nfake\n-----END CERTIFICATE-----\n').toString('base64') },
+  };
+  const secretOf = (docs: Obj[]) => docs.find((d) => resName(d) === 'connection-secret');
+
+  it('answers what the function asks for (the TLS CA Secret) from the given files, as Crossplane does', () => {
+    const direct = 'compositions/composition-direct.yaml';
+    const without = cli('render', '--composition', direct, 'examples/secure/claim.yaml');
+    expect(without.code).toBe(EXIT_OK);
+    expect(without.stderr).toContain('has no ca.crt (or does not exist yet)');
+    expect(secretOf(without.docs)?.data?.['ca.crt']).toBeUndefined();
+
+    const withCa = cli('render', '--composition', direct, '-e', writeTmp('ca.yaml', [caSecret]), 'examples/secure/claim.yaml');
+    expect(withCa.code).toBe(EXIT_OK);
+    expect(withCa.stderr).not.toContain('has no ca.crt');
+    expect(secretOf(withCa.docs)?.data?.['ca.crt']).toBe(caSecret.data['ca.crt']);
+  });
+
+  it('honours the namespace of the selector (a Secret of another namespace is not found)', () => {
+    const other = { ...clone(caSecret), metadata: { name: 'streambus-ca-cert', namespace: 'elsewhere' } };
+    const r = cli('render', '--composition', 'compositions/composition-direct.yaml', '-e', writeTmp('ca.yaml', [other]), 'examples/secure/claim.yaml');
+    expect(r.stderr).toContain('has no ca.crt');
   });
 });
 
