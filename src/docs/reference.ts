@@ -154,16 +154,62 @@ function setAt(o: Obj, path: string[], v: unknown): void {
 }
 
 /** The boolean switches next to the field and next to each of its parents (e.g. `enabled`), turned on. */
-function withSwitchesOn(spec: Obj, root: Schema, path: string[]): Obj {
+function withSwitchesOn(spec: Obj, root: Schema, path: string[]): { spec: Obj; switches: string[] } {
   const out = structuredClone(spec);
+  const switches: string[] = [];
   let s: Schema | undefined = root;
   for (let i = 0; i < path.length && s; i++) {
     for (const [k, p] of Object.entries<Schema>(s.properties ?? {})) {
-      if (k !== path[i] && p.type === 'boolean') setAt(out, [...path.slice(0, i), k], true);
+      if (k !== path[i] && p.type === 'boolean') {
+        setAt(out, [...path.slice(0, i), k], true);
+        switches.push([...path.slice(0, i), k].join('.'));
+      }
     }
     s = s.properties?.[path[i]!];
   }
-  return out;
+  return { spec: out, switches };
+}
+
+function schemaAt(root: Schema, path: string[]): Schema | undefined {
+  let s: Schema | undefined = root;
+  for (const k of path) s = /^\d+$/.test(k) ? s?.items : s?.properties?.[k];
+  return s;
+}
+
+function deleteAt(o: Obj, path: string[]): void {
+  const parent = getAt(o, path.slice(0, -1));
+  if (parent && typeof parent === 'object') delete (parent as Obj)[path[path.length - 1]!];
+}
+
+/**
+ * Makes a spec valid against the cross-field rules by filling the unset fields they ask for with sample values
+ * (e.g. certSecretName when tls.enabled) and switching off switches this probe turned on; undefined when it cannot.
+ */
+function repair(root: Schema, spec: Obj, switches: string[], keep?: string): Obj | undefined {
+  const out = structuredClone(spec);
+  for (let i = 0; i < 10; i++) {
+    const r = StreamBusClusterSpec.safeParse(out);
+    if (r.success) return out;
+    let fixed = false;
+    for (const issue of r.error.issues) {
+      const path = issue.path.map(String);
+      const key = path.join('.');
+      if (key === keep) continue;
+      if (getAt(out, path) === undefined) {
+        const sch = schemaAt(root, path);
+        const v = sch ? sample(sch, undefined) : undefined;
+        if (v !== undefined) {
+          setAt(out, path, v);
+          fixed = true;
+        }
+      } else if (switches.includes(key)) {
+        deleteAt(out, path);
+        fixed = true;
+      }
+    }
+    if (!fixed) return undefined;
+  }
+  return undefined;
 }
 
 interface Snapshot {
@@ -199,7 +245,7 @@ function effects(before: Snapshot, after: Snapshot): string {
   for (const k of before.resources.keys()) if (!after.resources.has(k)) parts.push(`removes ${code(k)}`);
   if (before.status !== after.status) parts.push('XR status');
   for (const r of after.results) if (!before.results.includes(r)) parts.push(`result ${r}`);
-  return parts.length > 0 ? parts.join(', ') : 'no effect';
+  return parts.length > 0 ? parts.join(', ') : 'no effect on its own';
 }
 
 class Prober {
@@ -227,12 +273,15 @@ class Prober {
   /** What setting the spec field at `path` changes. */
   specField(path: string[], s: Schema): string {
     const bare = (BARE_CLAIM.spec ?? {}) as Obj;
-    for (const ctx of [withSwitchesOn(bare, this.specSchema, path), bare]) {
+    for (const attempt of [withSwitchesOn(bare, this.specSchema, path), { spec: bare, switches: [] }]) {
+      const ctx = repair(this.specSchema, attempt.spec, attempt.switches);
+      if (!ctx) continue;
       const value = sample(s, getAt(ctx, path) ?? s.default);
       if (value === undefined) return 'not probed (no sample value)';
-      const changed = structuredClone(ctx);
-      setAt(changed, path, value);
-      if (!StreamBusClusterSpec.safeParse(changed).success) continue;
+      const set = structuredClone(ctx);
+      setAt(set, path, value);
+      const changed = repair(this.specSchema, set, attempt.switches, path.join('.'));
+      if (!changed) continue;
       const before = this.render(ctx);
       if (before.fatal) continue;
       return effects(before, this.render(changed));
@@ -305,10 +354,11 @@ export function configurationMarkdown(root: string): string {
     'spec again and refuses an invalid one with a FATAL result naming the field (see [troubleshooting](troubleshooting.md)).\n\n';
   md +=
     '**Changes when set** is measured on the code, not written by hand: the field is set on its own (with the boolean ' +
-    'switches next to it and above it, such as `enabled`, turned on) on a claim with no other field, the claim is ' +
+    'switches next to it and above it, such as `enabled`, turned on, and the fields the cross-field rules then require, ' +
+    'such as `certSecretName` with `tls.enabled`) on a claim with no other field, the claim is ' +
     'rendered with the default Composition, and the composed resources (by composition resource name, see ' +
     '[architecture](architecture.md)), the XR status and the function results that differ are listed. ' +
-    '**no effect** means the field is accepted and validated but changes nothing that is rendered today.\n\n';
+    '**no effect on its own** means the field is accepted and validated but, set alone, changes nothing that is rendered today (it may matter together with another field).\n\n';
   md += `- [spec](#spec)\n`;
   for (const s of sections.keys()) if (s) md += `- [spec.${s}](#spec${s.toLowerCase()})\n`;
   md += `- [status](#status)\n- [Function input](#function-input)\n\n`;
