@@ -1,28 +1,30 @@
 # syntax=docker/dockerfile:1
-# Build: compile TypeScript with the dev dependencies.
-FROM node:22-alpine AS build
+# The function's runtime image, embedded in the Function package at release:
+#   docker build -t function-streambus-runtime .
+#   bash scripts/build-xpkg.sh --embed-runtime-image function-streambus-runtime
+# (docs/install.md, "Releasing"). Node 26 is the Active LTS line (since 2026-10-28).
+ARG NODE_IMAGE=node:26-alpine
+
+# Build: compile with the dev dependencies, then assemble the runtime tree in /fn with the same script the tests
+# run (scripts/assemble-runtime.mjs: `npm ci --omit=dev`, prune what the SDK declares but never loads, compiled
+# dist/src). test/e2e/runtime-tree.test.ts serves RunFunction from that tree, so what ships is what CI ran.
+FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
 COPY scripts ./scripts
-RUN npm run build
+RUN npm run build && node scripts/assemble-runtime.mjs /fn && npm cache clean --force
 
-# Production dependencies only.
-FROM node:22-alpine AS deps
+# Runtime: node and /fn only (root-owned, world-readable: any UID can run it, nothing is written, so a read-only
+# root filesystem works). Crossplane mounts its TLS certificates at /tls/server and sets TLS_SERVER_CERTS_DIR;
+# the function listens on 0.0.0.0:9443 and requires client certificates signed by /tls/server/ca.crt.
+FROM ${NODE_IMAGE}
+ENV NODE_ENV=production \
+    TLS_SERVER_CERTS_DIR=/tls/server
+COPY --from=build /fn /fn
 WORKDIR /fn
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
-
-# Runtime: node, the compiled function and its production dependencies; non-root; read-only root filesystem OK.
-FROM node:22-alpine
-ENV NODE_ENV=production
-WORKDIR /fn
-COPY --from=deps /fn/node_modules ./node_modules
-COPY --from=build /src/dist ./dist
-COPY package.json ./
 USER 65532:65532
 EXPOSE 9443
 ENTRYPOINT ["node", "/fn/dist/src/main.js"]
-CMD ["--tls-server-certs-dir=/tls/server"]

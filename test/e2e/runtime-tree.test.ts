@@ -1,0 +1,192 @@
+/**
+ * The container image's file tree, without Docker: scripts/assemble-runtime.mjs (the script the Dockerfile's build
+ * stage runs) assembles it in a temporary folder (`npm ci --omit=dev`, pruned, compiled dist/src), and the function
+ * is served FROM THAT TREE, with the image's entrypoint arguments, against real RunFunction calls (plain and mutual
+ * TLS). Where this machine allows it, the function runs as the image's UID 65532 with the root filesystem read-only.
+ * Prints the tree's size before and after pruning.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FunctionRunnerServiceService, Severity, type RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
+import { client, runFunction, startServer, type RunningServer } from '../helpers/server.js';
+import { EXAMPLES, clone, exampleXr, request } from '../helpers/fixtures.js';
+import { IMAGE_UID, imageLikeSandbox, startCommand } from '../helpers/process.js';
+import { IN_CI, ROOT } from '../helpers/tools.js';
+
+type Obj = Record<string, any>;
+interface Size {
+  bytes: number;
+  files: number;
+}
+interface Summary {
+  dest: string;
+  nodeModulesInstalled: Size;
+  nodeModulesPruned: Size;
+  dist: Size;
+  total: Size;
+  removed: string[];
+}
+
+const TlsClient = grpc.makeGenericClientConstructor(FunctionRunnerServiceService, 'FunctionRunnerService');
+/** A TLS client for 127.0.0.1 that checks the server certificate against the name `localhost` (its SAN). */
+const tlsClient = (port: number, creds: grpc.ChannelCredentials) =>
+  new TlsClient(`127.0.0.1:${port}`, creds, { 'grpc.ssl_target_name_override': 'localhost' });
+const MB = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+/** What the function imports at run time, and what must not be in the image. */
+const RUNTIME_PACKAGES = ['@crossplane-org/function-sdk-typescript', '@grpc/grpc-js', '@bufbuild/protobuf', 'pino', 'ts-deepmerge', 'yaml', 'zod'];
+const NOT_IN_IMAGE = [
+  'ts-proto', 'dprint-node', 'kubernetes-models', '@kubernetes-models/base', 'google-protobuf', '@grpc/proto-loader', 'protobufjs',
+  'typescript', 'vitest', 'tsx', 'fast-check', '@types/node', 'esbuild',
+];
+
+/** Every package directory name under node_modules, at any depth (`@scope/name` for scoped ones). */
+function installed(nodeModules: string): Set<string> {
+  const names = new Set<string>();
+  const visit = (nm: string) => {
+    if (!existsSync(nm)) return;
+    for (const e of readdirSync(nm)) {
+      if (e.startsWith('.')) continue;
+      const scoped = e.startsWith('@') ? readdirSync(join(nm, e)).map((s) => `${e}/${s}`) : [e];
+      for (const n of scoped) {
+        names.add(n);
+        visit(join(nm, n, 'node_modules'));
+      }
+    }
+  };
+  visit(nodeModules);
+  return names;
+}
+
+/** Plain JSON (Buffers included), for comparing two responses. */
+const plain = (rsp: RunFunctionResponse) => JSON.parse(JSON.stringify(rsp));
+
+describe('the runtime image tree (scripts/assemble-runtime.mjs), served without Docker', () => {
+  let work: string;
+  let tree: string;
+  let summary: Summary;
+  let sandbox: string[] | undefined;
+  let env: NodeJS.ProcessEnv;
+
+  const startFromTree = (extraEnv: NodeJS.ProcessEnv = {}, args: string[] = []) => {
+    // The image's entrypoint: `node /fn/dist/src/main.js`, no arguments but the test's loopback address.
+    const argv = [process.execPath, join(tree, 'dist', 'src', 'main.js'), '--address', '127.0.0.1:0', ...args];
+    const [cmd, ...rest] = sandbox ? [...sandbox, ...argv] : argv;
+    return startCommand(cmd!, rest, { cwd: tree, env: { ...env, ...extraEnv } });
+  };
+
+  beforeAll(() => {
+    work = mkdtempSync(join(tmpdir(), 'sb-runtime-'));
+    chmodSync(work, 0o755); // the image's files are world-readable; the sandboxed UID must read the tree
+    tree = join(work, 'fn');
+    const out = execFileSync(process.execPath, [join(ROOT, 'scripts', 'assemble-runtime.mjs'), tree], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 300_000,
+      // The CI run has just done `npm ci`, so the npm cache holds every package: prefer it to the network.
+      env: { ...process.env, npm_config_prefer_offline: 'true' },
+    });
+    summary = JSON.parse(out) as Summary;
+    // Node resolves packages upwards: nothing above the tree may provide a node_modules folder.
+    for (let d = dirname(tree); d !== dirname(d); d = dirname(d)) {
+      if (existsSync(join(d, 'node_modules'))) throw new Error(`${d}/node_modules would leak into the tree's resolution`);
+    }
+    env = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/nonexistent', NODE_ENV: 'production' };
+    sandbox = imageLikeSandbox(process.execPath);
+    const s = summary;
+    process.stdout.write(
+      [
+        '',
+        '==== runtime image tree (what the Dockerfile copies to /fn) ====',
+        `node_modules after npm ci --omit=dev: ${MB(s.nodeModulesInstalled.bytes)} (${s.nodeModulesInstalled.bytes} bytes, ${s.nodeModulesInstalled.files} files)`,
+        `node_modules after pruning:           ${MB(s.nodeModulesPruned.bytes)} (${s.nodeModulesPruned.bytes} bytes, ${s.nodeModulesPruned.files} files)`,
+        `dist/src:                             ${MB(s.dist.bytes)} (${s.dist.bytes} bytes, ${s.dist.files} files)`,
+        `whole tree:                           ${MB(s.total.bytes)} (${s.total.bytes} bytes, ${s.total.files} files)`,
+        `pruned packages (${s.removed.length}): ${s.removed.join(', ')}`,
+        sandbox
+          ? `served as UID ${IMAGE_UID} with the root filesystem read-only (unshare --mount + setpriv)`
+          : '!! this machine cannot run the function as UID 65532 on a read-only root filesystem (needs root and mount namespaces): served as the current user',
+        '',
+      ].join('\n'),
+    );
+  });
+  afterAll(() => {
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('holds package.json, the compiled function and the production dependencies, nothing else', () => {
+    expect(readdirSync(tree).sort()).toEqual(['dist', 'node_modules', 'package.json']);
+    expect(readdirSync(join(tree, 'dist'))).toEqual(['src']);
+    expect(existsSync(join(tree, 'dist', 'src', 'main.js'))).toBe(true);
+    expect(JSON.parse(readFileSync(join(tree, 'package.json'), 'utf8')).type).toBe('module');
+    const pkgs = installed(join(tree, 'node_modules'));
+    for (const p of RUNTIME_PACKAGES) expect(pkgs, p).toContain(p);
+    for (const p of NOT_IN_IMAGE) expect(pkgs, p).not.toContain(p);
+    expect(existsSync(join(tree, 'node_modules', '.bin'))).toBe(false);
+    // Pruning removed most of the install and nothing the function needs.
+    expect(summary.nodeModulesPruned.bytes).toBeLessThan(summary.nodeModulesInstalled.bytes / 2);
+    expect(summary.removed).toEqual(expect.arrayContaining(['ts-proto', 'kubernetes-models', 'google-protobuf', '@grpc/proto-loader']));
+  });
+
+  it('serves RunFunction from the tree exactly as the development build does, for every example', async () => {
+    const fromTree = await startFromTree({}, ['--insecure']);
+    const dev: RunningServer = await startServer();
+    try {
+      const t = client(fromTree.port);
+      const d = client(dev.port);
+      for (const name of EXAMPLES) {
+        const req = request(exampleXr(name));
+        const got = await runFunction(t, req);
+        expect(got.results.filter((r) => r.severity === Severity.SEVERITY_FATAL), name).toEqual([]);
+        expect(Object.keys(got.desired!.resources).length, name).toBeGreaterThanOrEqual(4);
+        expect(plain(got), name).toEqual(plain(await runFunction(d, req)));
+      }
+      const bad = clone(exampleXr('minimal')) as Obj;
+      bad.spec.replicas = 0;
+      const fatal = await runFunction(t, request(bad));
+      expect(fatal.results[0]!.severity).toBe(Severity.SEVERITY_FATAL);
+      t.close();
+      d.close();
+    } finally {
+      expect(await fromTree.stop()).toBe(0); // drains and exits cleanly on SIGTERM
+      await dev.stop();
+    }
+  });
+
+  it('serves mutual TLS from TLS_SERVER_CERTS_DIR, as Crossplane runs it, and refuses clients without a certificate', async (ctx) => {
+    if (spawnSync('openssl', ['version']).status !== 0) {
+      if (IN_CI) throw new Error('CI=true and openssl is missing: cannot make the TLS certificates');
+      process.stderr.write('\n!!!!!!!!!! SKIPPED: openssl is missing, the TLS run of the runtime tree is skipped !!!!!!!!!!\n\n');
+      ctx.skip();
+    }
+    const certs = join(work, 'tls');
+    mkdirSync(certs, { mode: 0o755 });
+    const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: certs, stdio: 'pipe' });
+    writeFileSync(join(certs, 'san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
+    ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=test-ca', '-keyout', 'ca.key', '-out', 'ca.crt');
+    for (const who of ['tls', 'client']) {
+      ssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${who === 'tls' ? 'function-streambus' : 'crossplane'}`, '-keyout', `${who}.key`, '-out', `${who}.csr`);
+      ssl('x509', '-req', '-in', `${who}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1', '-out', `${who}.crt`, ...(who === 'tls' ? ['-extfile', 'san.ext'] : []));
+    }
+    for (const f of readdirSync(certs)) chmodSync(join(certs, f), 0o644); // test keys, readable by the sandboxed UID
+    const read = (f: string) => readFileSync(join(certs, f));
+
+    const srv = await startFromTree({ TLS_SERVER_CERTS_DIR: certs });
+    try {
+      expect(srv.logs.join('\n')).toContain('"tls":true');
+      const mtls = tlsClient(srv.port, grpc.credentials.createSsl(read('ca.crt'), read('client.key'), read('client.crt')));
+      const rsp = await runFunction(mtls, request(exampleXr('minimal')));
+      expect(rsp.results.filter((r) => r.severity === Severity.SEVERITY_FATAL)).toEqual([]);
+      expect(Object.keys(rsp.desired!.resources)).toEqual(expect.arrayContaining(['config', 'headless-service', 'client-service', 'statefulset']));
+      mtls.close();
+      const anonymous = tlsClient(srv.port, grpc.credentials.createSsl(read('ca.crt')));
+      await expect(runFunction(anonymous, request(exampleXr('minimal')))).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+      anonymous.close();
+    } finally {
+      await srv.stop();
+    }
+  });
+});
