@@ -78,6 +78,27 @@ install_crds() {
   chmod -R u+w "$out"
 }
 
+# The benchmark's Go peer (bench/gopeer, our own code on Crossplane's Go SDK from the module proxy). It stands in
+# for function-go-templating, which the proxy refuses: 403 for v0.11.0, v0.10.0, v0.9.0, v0.8.0 and v0.9.2's zip.
+install_gopeer() {
+  local src="$root/bench/gopeer" sum
+  sum="$(cat "$src/go.mod" "$src/go.sum" "$src"/*.go | sha256sum | cut -c1-16)"
+  stamp gopeer "$sum" streambus-gopeer && return 0
+  echo ">> Go peer: bench/gopeer (github.com/crossplane/function-sdk-go v0.5.0)" >&2
+  (cd "$src" && go build -mod=readonly -trimpath -ldflags "-s -w" -o "$bin/streambus-gopeer" .)
+  echo "$sum" > "$root/.tools/stamps/gopeer"
+}
+
+# test/configcheck: the broker v1.0.1's configuration reading (viper v1.21.0), our own code, for the e2e tests.
+install_configcheck() {
+  local src="$root/test/configcheck" sum
+  sum="$(cat "$src/go.mod" "$src/go.sum" "$src"/*.go | sha256sum | cut -c1-16)"
+  stamp configcheck "$sum" streambus-configcheck && return 0
+  echo ">> test/configcheck (github.com/spf13/viper v1.21.0)" >&2
+  (cd "$src" && go build -mod=readonly -o "$bin/streambus-configcheck" .)
+  echo "$sum" > "$root/.tools/stamps/configcheck"
+}
+
 [ $# -eq 0 ] && set -- crossplane
 for t in "$@"; do
   case "$t" in
@@ -85,6 +106,8 @@ for t in "$@"; do
     crossplane1) install_crossplane1 ;;
     broker) install_broker ;;
     crds) install_crds ;;
+    gopeer) install_gopeer ;;
+    configcheck) install_configcheck ;;
     all) install_crossplane; install_crossplane1; install_broker; install_crds ;;
     *) echo "unknown tool: $t" >&2; exit 2 ;;
   esac

@@ -1,0 +1,382 @@
+/**
+ * `npm run bench`: function-streambus against two baselines measured the same way in the same run.
+ *
+ *  - floor:   the same SDK, server and gRPC transport with a no-op handler returning the desired resources it
+ *             was given (bench/floor.ts), fed our own output, so both answer with the same bytes;
+ *  - Go peer: a Go function on Crossplane's Go SDK rendering the same resources from a Go template, the way
+ *             function-go-templating does (bench/gopeer; function-go-templating itself is refused by the module
+ *             proxy here).
+ *
+ * For 1, 16 and 64 requests in flight it reports calls/s, p50, p99 and server RSS; plus cold start (spawn to
+ * first successful call) and the in-process render time for 3, 10 and 100 brokers. Every figure is also given
+ * as a ratio to the floor and to the Go peer. `--short` runs a CI-sized version, `--check` exits non-zero when
+ * a target is missed beyond the noise margin, `--out FILE` writes the results (markdown).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
+import {
+  FunctionRunnerServiceService,
+  RunFunctionRequest,
+  type RunFunctionResponse,
+} from '@crossplane-org/function-sdk-typescript';
+import { parse, stringify } from 'yaml';
+import { runFunction } from '../src/function/handler.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const { values: args } = parseArgs({
+  options: {
+    short: { type: 'boolean', default: false },
+    check: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    seconds: { type: 'string' },
+  },
+});
+const SECONDS = Number(args.seconds ?? (args.short ? 3 : 20));
+const LONG_SECONDS = args.short ? SECONDS : 60; // the 64-in-flight phase runs a minute in the full bench
+const CONCURRENCY = [1, 16, 64];
+const COLD_STARTS = args.short ? 3 : 7;
+
+type Obj = Record<string, any>;
+
+// ----------------------------------------------------------------------------------------------- requests
+function loadYaml(rel: string): Obj {
+  return parse(readFileSync(join(ROOT, rel), 'utf8'));
+}
+
+/** The seed's production example (5 brokers) with every feature on: its own plus the multi-tenant example's tenancy. */
+function benchXr(replicas = 5): Obj {
+  const xr = loadYaml('examples/production/xr.yaml');
+  const mt = loadYaml('examples/multi-tenant/xr.yaml');
+  xr.spec.replicas = replicas;
+  xr.spec.multiTenancy = mt.spec.multiTenancy;
+  xr.spec.security = loadYaml('examples/secure/xr.yaml').spec.security;
+  xr.spec.observability.logging = { ...xr.spec.observability.logging, auditLog: { enabled: true, level: 'detailed' }, includeTenantContext: true };
+  xr.status = { phase: 'Running' };
+  return xr;
+}
+
+const INPUT = loadYaml('compositions/composition.yaml').spec.pipeline[0].input;
+
+function request(xr: Obj, observed: Record<string, Obj>, desired: Record<string, Obj> = {}, input: Obj = INPUT): RunFunctionRequest {
+  const wrapRes = (m: Record<string, Obj>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, { resource: v }]));
+  return RunFunctionRequest.fromPartial({
+    meta: { tag: 'bench' },
+    observed: { composite: { resource: xr }, resources: wrapRes(observed) },
+    desired: { resources: wrapRes(desired) },
+    input,
+  });
+}
+
+/** What Crossplane observes of a healthy cluster: our own Objects, with the wrapped manifests as status. */
+function observedFor(xr: Obj): Record<string, Obj> {
+  const rsp = runFunction(request(xr, {}));
+  const out: Record<string, Obj> = {};
+  for (const [k, r] of Object.entries(rsp.desired!.resources)) {
+    const o = structuredClone(r.resource as Obj);
+    const m = structuredClone(o.spec.forProvider.manifest);
+    m.metadata.generation = 1;
+    if (m.kind === 'StatefulSet') {
+      const n = m.spec.replicas;
+      m.status = { observedGeneration: 1, replicas: n, readyReplicas: n, updatedReplicas: n, currentReplicas: n, currentRevision: 'r1', updateRevision: 'r1' };
+    }
+    if (m.kind === 'PodDisruptionBudget') m.status = { observedGeneration: 1 };
+    if (m.kind === 'ResourceQuota') m.status = { hard: m.spec.hard };
+    o.status = { atProvider: { manifest: m }, conditions: [{ type: 'Ready', status: 'True' }, { type: 'Synced', status: 'True' }] };
+    out[k] = o;
+  }
+  return out;
+}
+
+const GO_NAME_ANNOTATION = 'gotemplating.fn.crossplane.io/composition-resource-name';
+
+/**
+ * The Go peer's template: our rendered resources as YAML, with the cluster's identity (claim name, namespace,
+ * XR name) turned into template expressions, so it renders the same manifests from the request.
+ */
+function goTemplate(xr: Obj, desired: Record<string, Obj>): string {
+  const claim = xr.metadata.labels['crossplane.io/claim-name'];
+  const ns = xr.metadata.labels['crossplane.io/claim-namespace'];
+  const docs = Object.entries(desired).map(([k, r]) => {
+    const o = structuredClone(r);
+    o.metadata.annotations = { ...(o.metadata.annotations ?? {}), [GO_NAME_ANNOTATION]: k };
+    return `---\n${stringify(o, { lineWidth: 0 })}`;
+  });
+  // Literal braces in the manifests (Prometheus alert templates) must not be read as template actions.
+  return docs
+    .join('')
+    .replaceAll('{{', '\u0000L')
+    .replaceAll('}}', '\u0000R')
+    .replaceAll(xr.metadata.name, '{{ .observed.composite.resource.metadata.name }}')
+    .replaceAll(`${claim}`, `{{ index .observed.composite.resource.metadata.labels "crossplane.io/claim-name" }}`)
+    .replaceAll(`.${ns}.`, `.{{ index .observed.composite.resource.metadata.labels "crossplane.io/claim-namespace" }}.`)
+    .replaceAll(`namespace: ${ns}\n`, `namespace: {{ index .observed.composite.resource.metadata.labels "crossplane.io/claim-namespace" }}\n`)
+    .replaceAll('\u0000L', '{{`{{`}}')
+    .replaceAll('\u0000R', '{{`}}`}}');
+}
+
+// ------------------------------------------------------------------------------------------------- servers
+interface Server {
+  name: string;
+  proc: ChildProcess;
+  port: number;
+  client: grpc.Client;
+}
+
+const Client = grpc.makeGenericClientConstructor(FunctionRunnerServiceService, 'FunctionRunnerService');
+
+function call(c: grpc.Client, req: RunFunctionRequest): Promise<RunFunctionResponse> {
+  return new Promise((resolve, reject) =>
+    (c as any).runFunction(req, (err: Error | null, rsp: RunFunctionResponse) => (err ? reject(err) : resolve(rsp))),
+  );
+}
+
+async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+const COMMANDS: Record<string, (port: number) => [string, string[]]> = {
+  'function-streambus': (port) => [process.execPath, [join(ROOT, 'dist/src/main.js'), '--insecure', '--address', `127.0.0.1:${port}`]],
+  floor: (port) => [process.execPath, [join(ROOT, 'dist/bench/floor.js'), '--address', `127.0.0.1:${port}`]],
+  'go-peer': (port) => [join(ROOT, '.tools/bin/streambus-gopeer'), ['--address', `127.0.0.1:${port}`]],
+};
+
+/** Spawns a server and returns once a call succeeds; the elapsed time is its cold start. */
+async function start(name: string, probe: RunFunctionRequest): Promise<Server & { coldMs: number }> {
+  const port = await freePort();
+  const [cmd, argv] = COMMANDS[name]!(port);
+  const t0 = performance.now();
+  const proc = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_ENV: 'production' } });
+  let stderr = '';
+  proc.stderr!.on('data', (b) => (stderr += b));
+  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.initial_reconnect_backoff_ms': 5, 'grpc.max_reconnect_backoff_ms': 10 });
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`${name} exited: ${stderr}`);
+    try {
+      await call(client, probe);
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    if (performance.now() - t0 > 30_000) throw new Error(`${name} did not answer within 30 s: ${stderr}`);
+  }
+  return { name, proc, port, client, coldMs: performance.now() - t0 };
+}
+
+async function stop(s: Server): Promise<void> {
+  s.client.close();
+  if (s.proc.exitCode !== null) return;
+  await new Promise<void>((r) => {
+    s.proc.once('exit', () => r());
+    s.proc.kill('SIGKILL');
+  });
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+// ---------------------------------------------------------------------------------------------------- load
+interface LoadResult {
+  calls: number;
+  errors: number;
+  cps: number;
+  p50: number;
+  p99: number;
+  rss: number;
+}
+
+async function load(s: Server, req: RunFunctionRequest, inFlight: number, seconds: number): Promise<LoadResult> {
+  const lat: number[] = [];
+  let errors = 0;
+  const end = performance.now() + seconds * 1000;
+  const worker = async () => {
+    while (performance.now() < end) {
+      const t = performance.now();
+      try {
+        await call(s.client, req);
+        lat.push(performance.now() - t);
+      } catch {
+        errors++;
+      }
+    }
+  };
+  // warm-up
+  for (let i = 0; i < 50; i++) await call(s.client, req);
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  const elapsed = (performance.now() - t0) / 1000;
+  lat.sort((a, b) => a - b);
+  const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
+  return { calls: lat.length, errors, cps: lat.length / elapsed, p50: q(0.5), p99: q(0.99), rss: rssMb(s.proc.pid!) };
+}
+
+// ---------------------------------------------------------------------------------------------- in-process
+function inProcess(replicas: number, iterations: number): number {
+  const xr = benchXr(replicas);
+  const req = request(xr, observedFor(xr));
+  for (let i = 0; i < 200; i++) runFunction(req);
+  const samples: number[] = [];
+  for (let r = 0; r < 7; r++) {
+    const t = performance.now();
+    for (let i = 0; i < iterations; i++) runFunction(req);
+    samples.push((performance.now() - t) / iterations);
+  }
+  samples.sort((a, b) => a - b);
+  return samples[3]!;
+}
+
+// ---------------------------------------------------------------------------------------------------- main
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x));
+}
+
+const fmt = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a');
+
+async function main(): Promise<void> {
+  if (!existsSync(join(ROOT, 'dist/src/main.js')) || !existsSync(join(ROOT, 'dist/bench/floor.js'))) throw new Error('run npm run build first');
+  const haveGo = existsSync(join(ROOT, '.tools/bin/streambus-gopeer'));
+  const xr = benchXr(5);
+  const observed = observedFor(xr);
+  const ours = request(xr, observed);
+  const ourRsp = runFunction(ours);
+  const desired = Object.fromEntries(Object.entries(ourRsp.desired!.resources).map(([k, r]) => [k, r.resource as Obj]));
+  const floorReq = request(xr, observed, desired);
+  const goReq = request(xr, observed, {}, { apiVersion: 'gopeer.bench/v1', kind: 'Input', template: goTemplate(xr, desired) });
+  const reqs: Record<string, RunFunctionRequest> = { 'function-streambus': ours, floor: floorReq, 'go-peer': goReq };
+  const names = ['floor', 'function-streambus', ...(haveGo ? ['go-peer'] : [])];
+  const lines: string[] = [];
+  const log = (l = '') => {
+    lines.push(l);
+    process.stdout.write(`${l}\n`);
+  };
+
+  log(`# function-streambus benchmark`);
+  log();
+  log(`${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${(await import('node:os')).cpus().length} CPUs, ${args.short ? 'short' : 'full'} run: ${SECONDS} s per phase (${LONG_SECONDS} s at 64 in flight).`);
+  log(`Request: the production example, 5 brokers, every feature on, with observed resources; ${Object.keys(desired).length} composed resources, ${RunFunctionRequest.encode(ours).finish().length} request bytes, response ${JSON.stringify(ourRsp.desired).length} JSON bytes.`);
+
+  // Equal output check for the Go peer.
+  if (haveGo) {
+    const g = await start('go-peer', goReq);
+    const rsp = await call(g.client, goReq);
+    await stop(g);
+    const strip = (m: Record<string, { resource?: unknown }>) => canonical(Object.fromEntries(Object.entries(m).map(([k, r]) => [k, r.resource])));
+    const equal = strip(rsp.desired!.resources) === strip(ourRsp.desired!.resources);
+    log(`Go peer output equals function-streambus's composed resources: ${equal ? 'yes' : 'NO'}.`);
+    if (!equal && process.env.BENCH_DEBUG) {
+      process.stderr.write(`keys ours=${Object.keys(ourRsp.desired!.resources)} go=${Object.keys(rsp.desired!.resources)} results=${JSON.stringify(rsp.results)}\n`);
+      for (const [k, r] of Object.entries(ourRsp.desired!.resources)) {
+        const a = canonical(r.resource);
+        const b = canonical(rsp.desired!.resources[k]?.resource) ?? '';
+        if (a !== b) {
+          let i = 0;
+          while (i < a.length && a[i] === b[i]) i++;
+          process.stderr.write(`${k}: differs at ${i}:\n ours: ${a.slice(Math.max(0, i - 80), i + 80)}\n go:   ${b?.slice(Math.max(0, i - 80), i + 80)}\n`);
+        }
+      }
+    }
+    if (!equal && args.check) throw new Error('the Go peer does not render the same resources: the comparison would be unfair');
+  } else {
+    log('Go peer not installed (.tools/bin/streambus-gopeer): its columns are n/a.');
+  }
+  log();
+
+  // Cold start.
+  const cold: Record<string, number> = {};
+  for (const n of names) {
+    const samples: number[] = [];
+    for (let i = 0; i < COLD_STARTS; i++) {
+      const s = await start(n, reqs[n]!);
+      samples.push(s.coldMs);
+      await stop(s);
+    }
+    samples.sort((a, b) => a - b);
+    cold[n] = samples[Math.floor(samples.length / 2)]!;
+  }
+
+  // Load.
+  const results: Record<string, Record<number, LoadResult>> = {};
+  for (const n of names) {
+    const s = await start(n, reqs[n]!);
+    results[n] = {};
+    for (const c of CONCURRENCY) results[n]![c] = await load(s, reqs[n]!, c, c === 64 ? LONG_SECONDS : SECONDS);
+    await stop(s);
+  }
+
+  log('## RunFunction over gRPC (loopback, client in the same run)');
+  log();
+  log('| in flight | function | calls/s | p50 ms | p99 ms | RSS MB | errors | calls/s vs floor | p99 vs floor | calls/s vs Go peer | p99 vs Go peer |');
+  log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const c of CONCURRENCY) {
+    for (const n of names) {
+      const r = results[n]![c]!;
+      const f = results.floor![c]!;
+      const g = results['go-peer']?.[c];
+      log(`| ${c} | ${n} | ${fmt(r.cps, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.rss)} | ${r.errors} | ${ratio(r.cps, f.cps)} | ${ratio(r.p99, f.p99)} | ${g ? ratio(r.cps, g.cps) : 'n/a'} | ${g ? ratio(r.p99, g.p99) : 'n/a'} |`);
+    }
+  }
+  log();
+  log('## Cold start (process spawn to first successful RunFunction, median)');
+  log();
+  log('| function | ms | vs floor | vs Go peer |');
+  log('| --- | --- | --- | --- |');
+  for (const n of names) log(`| ${n} | ${fmt(cold[n]!, 0)} | ${ratio(cold[n]!, cold.floor!)} | ${cold['go-peer'] ? ratio(cold[n]!, cold['go-peer']) : 'n/a'} |`);
+  log();
+
+  const sizes = [3, 10, 100];
+  const inproc = Object.fromEntries(sizes.map((n) => [n, inProcess(n, args.short ? 100 : 500)]));
+  log('## In-process RunFunction (parse, validate, render, wrap, status; median ms per call)');
+  log();
+  log('| brokers | ms | ms per broker |');
+  log('| --- | --- | --- |');
+  for (const n of sizes) log(`| ${n} | ${fmt(inproc[n]!, 3)} | ${fmt(inproc[n]! / n, 4)} |`);
+  log();
+
+  // Targets.
+  const margin = args.short ? 1.5 : 1.0;
+  const checks: [string, boolean][] = [];
+  for (const c of CONCURRENCY) {
+    const r = results['function-streambus']![c]!;
+    const f = results.floor![c]!;
+    checks.push([`p99 at ${c} in flight ≤ 1.3× floor (${ratio(r.p99, f.p99)})`, r.p99 <= 1.3 * f.p99 * margin]);
+    checks.push([`calls/s at ${c} in flight ≥ 0.8× floor (${ratio(r.cps, f.cps)})`, r.cps >= (0.8 * f.cps) / margin]);
+    const g = results['go-peer']?.[c];
+    if (g) checks.push([`calls/s at ${c} in flight ≥ Go peer (${ratio(r.cps, g.cps)})`, r.cps >= g.cps / margin]);
+    checks.push([`no errors at ${c} in flight (${r.errors})`, r.errors === 0]);
+  }
+  checks.push([`cold start ≤ 350 ms (${fmt(cold['function-streambus']!, 0)} ms)`, cold['function-streambus']! <= 350 * margin]);
+  checks.push([`RSS ≤ 90 MB after ${LONG_SECONDS} s at 64 in flight (${fmt(results['function-streambus']![64]!.rss)} MB)`, results['function-streambus']![64]!.rss <= 90 * margin]);
+  checks.push([`in-process render of 100 brokers ≤ 2 ms (${fmt(inproc[100]!, 3)} ms)`, inproc[100]! <= 2 * margin]);
+  const perBroker10 = inproc[10]! / 10;
+  const perBroker100 = inproc[100]! / 100;
+  checks.push([`grows at most linearly: per-broker cost at 100 ≤ at 10 (${fmt(perBroker100, 4)} vs ${fmt(perBroker10, 4)} ms)`, perBroker100 <= perBroker10 * margin]);
+  log(`## Targets${args.short ? ' (short run: 1.5× noise margin)' : ''}`);
+  log();
+  for (const [name, ok] of checks) log(`- ${ok ? 'met' : 'MISSED'}: ${name}`);
+  if (args.out) writeFileSync(args.out, `${lines.join('\n')}\n`);
+  const missed = checks.filter(([, ok]) => !ok);
+  if (args.check && missed.length > 0) {
+    process.stderr.write(`\n${missed.length} target(s) missed beyond the noise margin\n`);
+    process.exit(1);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  },
+);
