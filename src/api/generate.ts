@@ -42,11 +42,13 @@ export function buildXrd(): Record<string, unknown> {
           name: API_VERSION,
           served: true,
           referenceable: true,
+          // The operator's columns were Phase, Replicas, Ready (ready brokers) and Age. Crossplane appends its own
+          // READY (the Ready condition) and AGE columns to every XR and claim, so ours would print twice:
+          // ready brokers get their own name and AGE comes from Crossplane.
           additionalPrinterColumns: [
             { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
             { name: 'Replicas', type: 'integer', jsonPath: '.spec.replicas' },
-            { name: 'Ready', type: 'integer', jsonPath: '.status.readyReplicas' },
-            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+            { name: 'Ready-Brokers', type: 'integer', jsonPath: '.status.readyReplicas' },
           ],
           schema: {
             openAPIV3Schema: {

@@ -35,7 +35,8 @@ describe('XRD', () => {
     expect(xrd.spec.names.kind).toBe('XStreamBusCluster');
     expect(xrd.spec.claimNames.kind).toBe('StreamBusCluster');
     expect(xrd.spec.versions[0].name).toBe('v1alpha1');
-    expect(xrd.spec.versions[0].additionalPrinterColumns.map((c: Obj) => c.name)).toEqual(['Phase', 'Replicas', 'Ready', 'Age']);
+    // + Crossplane's own SYNCED, READY, (COMPOSITION | CONNECTION-SECRET) and AGE
+    expect(xrd.spec.versions[0].additionalPrinterColumns.map((c: Obj) => c.name)).toEqual(['Phase', 'Replicas', 'Ready-Brokers']);
   });
 
   it('documents every field', () => {
