@@ -22,6 +22,7 @@ import { FunctionInput, StreamBusClusterSpec } from '../api/schema.js';
 import { renderCluster, type Manifest } from '../render/index.js';
 import { buildModel } from '../render/model.js';
 import { formatZodError } from './errors.js';
+import { checkRequest } from './guard.js';
 import { resolveIdentity } from './identity.js';
 import { isReady } from './readiness.js';
 import { clusterHealth, endpointsStatus } from './status.js';
@@ -65,6 +66,9 @@ function fatal(rsp: RunFunctionResponse, step: string, message: string): RunFunc
 
 export function runFunction(req: RunFunctionRequest): RunFunctionResponse {
   const rsp = baseResponse(req);
+  // Hostile input (depth, size, NaN, __proto__, Kubernetes syntax of map keys): refused before validation.
+  const refused = checkRequest(req);
+  if (refused) return fatal(rsp, refused.step, refused.message);
   const xr = obj(req.observed?.composite?.resource);
   if (!xr) return fatal(rsp, 'ReadCompositeResource', 'the request carries no observed composite resource');
 
