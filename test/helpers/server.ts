@@ -22,7 +22,7 @@ export interface RunningServer {
 }
 
 export interface StartOptions {
-  /** Keep at most this many log lines (the newest); a load test would otherwise keep hundreds of thousands. */
+  /** Keep only about the newest this many log lines; a load test would otherwise keep hundreds of thousands. */
   maxLogLines?: number;
 }
 
@@ -41,7 +41,7 @@ export async function startServer(args: string[] = ['--insecure'], env: NodeJS.P
   const max = opts.maxLogLines ?? Infinity;
   const keep = (line: string) => {
     logs.push(line);
-    if (logs.length > max) logs.splice(0, logs.length - max);
+    if (logs.length > 2 * max) logs.splice(0, logs.length - max);
   };
   let metricsPort: number | undefined;
   const port = await new Promise<number>((resolve, reject) => {
