@@ -108,7 +108,12 @@ async function main(): Promise<void> {
 
   let draining = false;
   const stop = (signal: string) => {
-    if (draining) return;
+    if (draining) {
+      // A second signal (Ctrl-C twice): stop waiting.
+      logger.warn({ signal, inFlight: fn.inFlight() }, 'second signal while draining; exiting now');
+      fn.server.forceShutdown();
+      process.exit(1);
+    }
     draining = true;
     const started = Date.now();
     logger.info({ signal, inFlight: fn.inFlight(), drainTimeoutSeconds: drainSeconds }, 'draining: no new calls, waiting for in-flight calls');

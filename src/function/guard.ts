@@ -9,8 +9,8 @@
  *  - Kubernetes syntax the apiserver enforces on the objects we compose but the XRD cannot express on map keys:
  *    label keys and values (spec.podLabels, spec.nodeSelector), annotation keys and total size
  *    (spec.podAnnotations), resource names and quantities (spec.resources.requests/limits: the schema's quantity
- *    pattern accepts strings such as `1.2.3Gi` or `-5`), toleration keys; and an XR name too long to prefix the
- *    composed Objects' names.
+ *    pattern accepts strings such as `1.2.3Gi` or `-5`), toleration keys; and an XR name that is not an object
+ *    name or too long to prefix the composed Objects' names.
  *
  * Everything here is iterative (no recursion, so no stack overflow on deep input) and linear in the input's size.
  * The guard never changes the request; the handler passes the desired state through untouched on refusal.
@@ -277,6 +277,10 @@ export function checkRequest(req: RunFunctionRequest): Refusal | undefined {
     const deep = checkStructure(x.status, ['status'], { finiteNumbers: false });
     if (deep) return { step: 'ReadCompositeResource', message: deep };
     const name = isObj(x.metadata) ? x.metadata.name : undefined;
+    if (typeof name === 'string' && name !== '' && !DNS1123_SUBDOMAIN.test(name)) {
+      // The apiserver never stores such an XR; composed Objects are named after it.
+      return { step: 'ResolveIdentity', message: `metadata.name: ${show(name, 40)} is not a Kubernetes object name (DNS-1123 subdomain)` };
+    }
     if (typeof name === 'string' && name.length > MAX_XR_NAME_LENGTH) {
       return {
         step: 'ResolveIdentity',

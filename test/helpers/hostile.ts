@@ -72,6 +72,7 @@ export const HOSTILE: HostileCase[] = [
   { name: 'XR without metadata', build: xrCase((x) => delete x.metadata), step: 'ResolveIdentity', field: 'metadata.name' },
   { name: 'XR name is a number', build: xrCase((x) => (x.metadata.name = 42)), step: 'ResolveIdentity', field: 'metadata.name' },
   { name: 'XR metadata is a string', build: xrCase((x) => (x.metadata = 'name: x')), step: 'ResolveIdentity', field: 'metadata.name' },
+  { name: 'XR name with upper case and a space', build: xrCase((x) => (x.metadata.name = 'My Cluster')), step: 'ResolveIdentity', field: 'metadata.name' },
   { name: 'XR name too long for <xr>-<resource> Object names', build: xrCase((x) => (x.metadata.name = `x${'a'.repeat(239)}`)), step: 'ResolveIdentity', field: 'metadata.name' },
   { name: 'XR metadata.generation is NaN', build: xrCase((x) => (x.metadata.generation = NaN)), step: 'ReadCompositeResource', field: 'metadata.generation' },
 
