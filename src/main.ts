@@ -13,6 +13,8 @@ import { createLogger } from './server/logging.js';
 import { Metrics, closeMetrics, serveMetrics } from './server/metrics.js';
 import { DEFAULT_MAX_REQUEST_BYTES, createFunctionServer, listen, serverCredentials } from './server/server.js';
 
+const DEFAULT_METRICS_ADDRESS = '0.0.0.0:8080';
+
 const USAGE =
   'Usage: function-streambus [--insecure] [--address HOST:PORT] [--tls-server-certs-dir DIR] [--metrics-address HOST:PORT|off]\n' +
   '                          [--drain-timeout SECONDS] [--max-request-bytes N] [--debug]\n' +
@@ -20,8 +22,8 @@ const USAGE =
   '  --insecure              serve without TLS (local development and crossplane render only)\n' +
   '  --tls-server-certs-dir  directory with tls.crt, tls.key and ca.crt; clients must present a certificate signed by\n' +
   '                          ca.crt (default /tls/server, env TLS_SERVER_CERTS_DIR)\n' +
-  '  --metrics-address       Prometheus metrics at http://HOST:PORT/metrics; "off" disables\n' +
-  '                          (default 0.0.0.0:8080, env METRICS_ADDRESS)\n' +
+  '  --metrics-address       Prometheus metrics at http://HOST:PORT/metrics; "off" disables (env METRICS_ADDRESS;\n' +
+  '                          default 0.0.0.0:8080, skipped with a warning when that port is taken)\n' +
   '  --drain-timeout         seconds to let in-flight calls finish on SIGTERM before forcing (default 10, env DRAIN_TIMEOUT)\n' +
   '  --max-request-bytes     largest RunFunction request accepted (default 4194304 = 4 MiB, env MAX_REQUEST_BYTES)\n' +
   '  --debug                 debug logging\n';
@@ -30,7 +32,7 @@ const OPTIONS = {
   address: { type: 'string', default: process.env.FUNCTION_ADDRESS ?? '0.0.0.0:9443' },
   insecure: { type: 'boolean', default: false },
   'tls-server-certs-dir': { type: 'string', default: process.env.TLS_SERVER_CERTS_DIR ?? '/tls/server' },
-  'metrics-address': { type: 'string', default: process.env.METRICS_ADDRESS ?? '0.0.0.0:8080' },
+  'metrics-address': { type: 'string' },
   'drain-timeout': { type: 'string', default: process.env.DRAIN_TIMEOUT ?? '10' },
   'max-request-bytes': { type: 'string', default: process.env.MAX_REQUEST_BYTES ?? String(DEFAULT_MAX_REQUEST_BYTES) },
   debug: { type: 'boolean', short: 'd', default: false },
@@ -81,15 +83,21 @@ async function main(): Promise<void> {
   const health = new Health();
   const fn = createFunctionServer({ logger, metrics, health, maxRequestBytes, responseDelayMs });
 
-  const metricsAddress = values['metrics-address'];
+  // An address asked for (flag or env) must be bound; the default one is best effort: a function that cannot expose
+  // metrics (port 8080 taken, e.g. two functions started on one machine) still serves RunFunction.
+  const requested = values['metrics-address'] ?? process.env.METRICS_ADDRESS;
+  const metricsAddress = requested ?? DEFAULT_METRICS_ADDRESS;
   let metricsServer: HttpServer | undefined;
   let metricsPort: number | undefined;
   if (metricsAddress && metricsAddress !== 'off') {
     try {
       ({ server: metricsServer, port: metricsPort } = await serveMetrics(metrics, metricsAddress));
     } catch (err) {
-      logger.fatal({ err: (err as Error).message, address: metricsAddress }, 'cannot bind the metrics address (--metrics-address off disables metrics)');
-      process.exit(1);
+      if (requested !== undefined) {
+        logger.fatal({ err: (err as Error).message, address: metricsAddress }, 'cannot bind the metrics address (--metrics-address off disables metrics)');
+        process.exit(1);
+      }
+      logger.warn({ err: (err as Error).message, address: metricsAddress }, 'cannot bind the default metrics address; serving without metrics');
     }
   }
 

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { RunFunctionRequest, RunFunctionResponse, Severity } from '@crossplane-org/function-sdk-typescript';
 import { EXAMPLES, exampleXr, request } from '../helpers/fixtures.js';
-import { metric, rawRunFunction, rssBytes, scrape, sleep } from '../helpers/ops.js';
+import { CORE_RESOURCES, metric, rawRunFunction, rssBytes, scrape, sleep } from '../helpers/ops.js';
 import { client, startServer, type RunningServer } from '../helpers/server.js';
 import { ROOT } from '../helpers/tools.js';
 
@@ -80,9 +80,8 @@ describe(`load: ${CONCURRENCY} calls in flight for ${SECONDS} s`, () => {
       for (const [name, ref] of [[`${ex}/first`, firstRef], [`${ex}/steady`, steadyRef]] as const) {
         const rsp = RunFunctionResponse.decode(ref);
         expect(rsp.results.filter((r) => r.severity === Severity.SEVERITY_FATAL), name).toEqual([]);
-        expect(Object.keys(rsp.desired!.resources).length, name).toBeGreaterThanOrEqual(4);
+        expect(Object.keys(rsp.desired!.resources), name).toEqual(expect.arrayContaining(CORE_RESOURCES));
       }
-      expect((RunFunctionResponse.decode(steadyRef).desired!.composite!.resource as Obj).status.phase).toBe('Running');
       variants.push({ name: `${ex}/first`, bytes: firstBytes, reference: firstRef }, { name: `${ex}/steady`, bytes: steadyBytes, reference: steadyRef });
     }
     const sizes = variants.map((v) => v.bytes.length);
@@ -134,11 +133,11 @@ describe(`load: ${CONCURRENCY} calls in flight for ${SECONDS} s`, () => {
     const after = await scrape(srv.metricsPort!);
 
     const sorted = Float64Array.from(latencies).sort();
-    const serverCalls = (metric(after, `${P}_calls_total`, { result: 'ok' }) ?? 0) - (metric(before, `${P}_calls_total`, { result: 'ok' }) ?? 0);
-    const serverErrors = ['error', 'fatal', 'warning'].reduce(
-      (a, r) => a + (metric(after, `${P}_calls_total`, { result: r }) ?? 0) - (metric(before, `${P}_calls_total`, { result: r }) ?? 0),
-      0,
-    );
+    const delta = (result: string) => (metric(after, `${P}_calls_total`, { result }) ?? 0) - (metric(before, `${P}_calls_total`, { result }) ?? 0);
+    // A WARNING result is an answer like any other (the function flags something about the claim); errors are
+    // gRPC failures and FATAL refusals, neither of which a valid example may get.
+    const serverCalls = delta('ok') + delta('warning');
+    const serverErrors = delta('error') + delta('fatal');
     const report = {
       seconds: SECONDS,
       warmupSeconds: WARMUP_SECONDS,

@@ -7,9 +7,10 @@ import { createServer as createNetServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { RunFunctionRequest, Severity } from '@crossplane-org/function-sdk-typescript';
+import { runFunction as inProcess } from '../../src/function/handler.js';
 import { RUN_FUNCTION_SERVICE } from '../../src/server/health.js';
 import { clone, exampleXr, request } from '../helpers/fixtures.js';
-import { healthCheck, healthClient, healthList, jsonLogs, metric, rawRunFunction, scrape, sleep } from '../helpers/ops.js';
+import { CORE_RESOURCES, healthCheck, healthClient, healthList, jsonLogs, metric, rawRunFunction, scrape, sleep } from '../helpers/ops.js';
 import { MAIN, client, runFunction, startServer, type RunningServer } from '../helpers/server.js';
 
 type Obj = Record<string, any>;
@@ -60,21 +61,24 @@ describe('health, metrics and logs', () => {
       const before = await scrape(srv.metricsPort!);
       const bad = clone(exampleXr('minimal')) as Obj;
       bad.spec.replicas = -1;
-      await runFunction(c, request(exampleXr('minimal')));
-      await runFunction(c, request(exampleXr('production')));
+      const good = [request(exampleXr('minimal')), request(exampleXr('production'))];
+      // What each good request should count as (ok, or warning when the function warns about something).
+      const expected = { ok: 0, warning: 0 };
+      for (const r of good) expected[inProcess(r).results.some((x) => x.severity === Severity.SEVERITY_WARNING) ? 'warning' : 'ok']++;
+      for (const r of good) await runFunction(c, r);
       await runFunction(c, request(bad));
       await expect(rawRunFunction(c, Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]))).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
       const after = await scrape(srv.metricsPort!);
       const delta = (name: string, labels: Record<string, string> = {}) => (metric(after, name, labels) ?? NaN) - (metric(before, name, labels) ?? 0);
 
-      expect(delta(`${P}_calls_total`, { result: 'ok' })).toBe(2);
+      expect(delta(`${P}_calls_total`, { result: 'ok' })).toBe(expected.ok);
+      expect(delta(`${P}_calls_total`, { result: 'warning' })).toBe(expected.warning);
       expect(delta(`${P}_calls_total`, { result: 'fatal' })).toBe(1);
       expect(delta(`${P}_calls_total`, { result: 'error' })).toBe(1);
-      expect(delta(`${P}_calls_total`, { result: 'warning' })).toBe(0);
       expect(delta(`${P}_errors_total`, { reason: 'decode' })).toBe(1);
       expect(delta(`${P}_errors_total`, { reason: 'handler' })).toBe(0);
-      expect(delta(`${P}_duration_seconds_count`, { result: 'ok' })).toBe(2);
-      expect(metric(after, `${P}_duration_seconds_bucket`, { result: 'ok', le: '+Inf' })).toBe(metric(after, `${P}_duration_seconds_count`, { result: 'ok' }));
+      expect(delta(`${P}_duration_seconds_count`, { result: 'fatal' })).toBe(1);
+      expect(metric(after, `${P}_duration_seconds_bucket`, { result: 'fatal', le: '+Inf' })).toBe(metric(after, `${P}_duration_seconds_count`, { result: 'fatal' }));
       expect(metric(after, `${P}_in_flight`)).toBe(0);
       expect(delta(`${P}_request_bytes_count`)).toBe(4);
       expect(metric(after, 'process_resident_memory_bytes')).toBeGreaterThan(10e6);
@@ -105,6 +109,8 @@ describe('health, metrics and logs', () => {
       req.context = { 'apiextensions.crossplane.io/environment': { password: SECRETS[4] } };
       const rsp = await runFunction(c, req);
       expect(rsp.results.filter((r) => r.severity === Severity.SEVERITY_FATAL)).toEqual([]);
+      const local = inProcess(req);
+      const localResult = local.results.some((r) => r.severity === Severity.SEVERITY_WARNING) ? 'warning' : 'ok';
 
       const bad = clone(xr);
       bad.spec.config.logLevel = 'loud';
@@ -123,8 +129,8 @@ describe('health, metrics and logs', () => {
         xr: 'streambus-production-wml6q',
         claimName: 'streambus-production',
         claimNamespace: 'production',
-        result: 'ok',
-        resources: 5,
+        result: localResult,
+        resources: Object.keys(local.desired!.resources).length,
       });
       expect(ok!.durationMs).toBeGreaterThan(0);
       expect(ok!.requestBytes).toBeGreaterThan(1000);
@@ -189,7 +195,7 @@ describe('graceful shutdown on SIGTERM', () => {
 
     const rsp = await inFlight;
     expect(rsp.meta!.tag).toBe('in-flight');
-    expect(Object.keys(rsp.desired!.resources)).toHaveLength(4);
+    expect(Object.keys(rsp.desired!.resources)).toEqual(expect.arrayContaining(CORE_RESOURCES));
     expect(await code).toBe(0);
     const took = Date.now() - t0;
     expect(took).toBeLessThan(8_000);
@@ -231,7 +237,7 @@ describe('startup and limits', () => {
     big.spec.podAnnotations = { blob: 'x'.repeat(2 * 1024 * 1024) };
     await expect(runFunction(c, request(big))).rejects.toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED });
     const rsp = await runFunction(c, request(exampleXr('minimal')));
-    expect(Object.keys(rsp.desired!.resources)).toHaveLength(4);
+    expect(Object.keys(rsp.desired!.resources)).toEqual(expect.arrayContaining(CORE_RESOURCES));
     expect(jsonLogs(srv.logs).find((l) => /listening/.test(l.msg))?.maxRequestBytes).toBe(1024 * 1024);
     c.close();
     expect(await srv.stop()).toBe(0);
@@ -242,12 +248,29 @@ describe('startup and limits', () => {
     expect(srv.metricsPort).toBeUndefined();
     expect(jsonLogs(srv.logs).find((l) => /listening/.test(l.msg))?.metricsAddress).toBe('off');
     const c = client(srv.port);
-    expect(Object.keys((await runFunction(c, request(exampleXr('minimal')))).desired!.resources)).toHaveLength(4);
+    expect(Object.keys((await runFunction(c, request(exampleXr('minimal')))).desired!.resources)).toEqual(expect.arrayContaining(CORE_RESOURCES));
     c.close();
     expect(await srv.stop()).toBe(0);
   });
 
-  it('exits 1 when it cannot bind the metrics address', async () => {
+  it('serves without metrics, with a warning, when the default metrics port 8080 is taken', async () => {
+    const blocker = createNetServer();
+    // Take 0.0.0.0:8080 unless something else already holds it: either way the server cannot bind it.
+    await new Promise<void>((r) => blocker.once('error', () => r()).listen(8080, '0.0.0.0', r));
+    const env = { ...process.env };
+    delete env.METRICS_ADDRESS;
+    const srv = await startServer(['--insecure'], env, { metricsFlag: false });
+    blocker.close();
+    const logs = jsonLogs(srv.logs);
+    expect(logs.find((l) => /cannot bind the default metrics address/.test(l.msg))).toMatchObject({ level: 40, address: '0.0.0.0:8080' });
+    expect(logs.find((l) => /listening/.test(l.msg))?.metricsAddress).toBe('off');
+    const c = client(srv.port);
+    expect(Object.keys((await runFunction(c, request(exampleXr('minimal')))).desired!.resources)).toEqual(expect.arrayContaining(CORE_RESOURCES));
+    c.close();
+    expect(await srv.stop()).toBe(0);
+  });
+
+  it('exits 1 when it cannot bind the metrics address it was given', async () => {
     const blocker = createNetServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
     const port = (blocker.address() as { port: number }).port;

@@ -158,6 +158,24 @@ export const input = fc.record(
 
 const json = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 
+/**
+ * The schema's cross-field rules (the operator's semantics): TLS needs a certificate Secret, client authentication
+ * needs TLS, JWT authentication needs its key Secret, tracing needs an endpoint. Completes a generated spec so
+ * that it follows them (the generators above produce each field independently).
+ */
+function followRules(s: Obj): Obj {
+  const sec = s.security as Obj | undefined;
+  const tls = sec?.tls as Obj | undefined;
+  if (tls?.clientAuthRequired) tls.enabled = true;
+  if (tls?.enabled && !tls.certSecretName && !tls.secretName) tls.certSecretName = 'broker-tls';
+  const auth = sec?.authentication as Obj | undefined;
+  const usesJwt = auth?.method === 'jwt' || (Array.isArray(auth?.allowedMethods) && (auth.allowedMethods as string[]).includes('jwt'));
+  if (auth?.enabled && usesJwt && !auth.jwtSecretName) auth.jwtSecretName = 'broker-jwt';
+  const tracing = (s.observability as Obj | undefined)?.tracing as Obj | undefined;
+  if (tracing?.enabled && !tracing.endpoint) tracing.endpoint = 'otel-collector.observability.svc:4317';
+  return s;
+}
+
 /** A valid XR as Crossplane creates it from a claim, plus the function input. */
 export const validXrAndInput = fc
   .record({
@@ -177,7 +195,7 @@ export const validXrAndInput = fc
         generation,
         labels: { 'crossplane.io/claim-name': name, 'crossplane.io/claim-namespace': ns },
       },
-      spec: { ...s, claimRef: { apiVersion: 'streambus.io/v1alpha1', kind: 'StreamBusCluster', name, namespace: ns } },
+      spec: { ...followRules(json(s) as Obj), claimRef: { apiVersion: 'streambus.io/v1alpha1', kind: 'StreamBusCluster', name, namespace: ns } },
     }) as Obj,
     input: json(i) as Obj,
   }));

@@ -82,3 +82,6 @@ export function rssBytes(pid: number): number {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The composition resources every cluster has, whatever features its spec turns on. */
+export const CORE_RESOURCES = ['config', 'headless-service', 'client-service', 'statefulset'];

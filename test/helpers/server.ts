@@ -16,7 +16,7 @@ export interface RunningServer {
   proc: ChildProcess;
   port: number;
   /** Port of the Prometheus endpoint (http://127.0.0.1:PORT/metrics), unless started with --metrics-address off. */
-  metricsPort: number | undefined;
+  metricsPort?: number;
   logs: string[];
   stop(): Promise<number | null>;
 }
@@ -24,6 +24,8 @@ export interface RunningServer {
 export interface StartOptions {
   /** Keep only about the newest this many log lines; a load test would otherwise keep hundreds of thousands. */
   maxLogLines?: number;
+  /** Add `--metrics-address 127.0.0.1:0` unless `args` set one (default true); false: the server's own default. */
+  metricsFlag?: boolean;
 }
 
 /**
@@ -32,7 +34,7 @@ export interface StartOptions {
  */
 export async function startServer(args: string[] = ['--insecure'], env: NodeJS.ProcessEnv = {}, opts: StartOptions = {}): Promise<RunningServer> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first (npm test does)`);
-  const metricsArgs = args.some((a) => a.startsWith('--metrics-address')) ? [] : ['--metrics-address', '127.0.0.1:0'];
+  const metricsArgs = opts.metricsFlag === false || args.some((a) => a.startsWith('--metrics-address')) ? [] : ['--metrics-address', '127.0.0.1:0'];
   const proc = spawn(process.execPath, [MAIN, '--address', '127.0.0.1:0', ...metricsArgs, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
