@@ -1,37 +1,76 @@
 #!/usr/bin/env node
 /**
  * function-streambus entry point: `node dist/src/main.js [--insecure] [--address 0.0.0.0:9443]
- * [--tls-server-certs-dir /tls/server] [--debug]`. Exits non-zero when it cannot read its certificates or bind.
+ * [--tls-server-certs-dir /tls/server] [--metrics-address 0.0.0.0:8080] [--drain-timeout 10]
+ * [--max-request-bytes 4194304] [--debug]`.
+ * Exits 1 when it cannot read its certificates or bind an address; drains in-flight calls on SIGTERM/SIGINT
+ * (bounded by --drain-timeout) and exits 0.
  */
+import type { Server as HttpServer } from 'node:http';
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
-import { createServer, listen, serverCredentials } from './server/server.js';
+import { Health } from './server/health.js';
+import { createLogger } from './server/logging.js';
+import { Metrics, closeMetrics, serveMetrics } from './server/metrics.js';
+import { DEFAULT_MAX_REQUEST_BYTES, createFunctionServer, listen, serverCredentials } from './server/server.js';
 
-const { values } = parseArgs({
-  options: {
-    address: { type: 'string', default: process.env.FUNCTION_ADDRESS ?? '0.0.0.0:9443' },
-    insecure: { type: 'boolean', default: false },
-    'tls-server-certs-dir': { type: 'string', default: process.env.TLS_SERVER_CERTS_DIR ?? '/tls/server' },
-    debug: { type: 'boolean', short: 'd', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
-  strict: true,
-});
+const DEFAULT_METRICS_ADDRESS = '0.0.0.0:8080';
+
+const USAGE =
+  'Usage: function-streambus [--insecure] [--address HOST:PORT] [--tls-server-certs-dir DIR] [--metrics-address HOST:PORT|off]\n' +
+  '                          [--drain-timeout SECONDS] [--max-request-bytes N] [--debug]\n' +
+  '  --address               gRPC listen address (default 0.0.0.0:9443, env FUNCTION_ADDRESS)\n' +
+  '  --insecure              serve without TLS (local development and crossplane render only)\n' +
+  '  --tls-server-certs-dir  directory with tls.crt, tls.key and ca.crt; clients must present a certificate signed by\n' +
+  '                          ca.crt (default /tls/server, env TLS_SERVER_CERTS_DIR)\n' +
+  '  --metrics-address       Prometheus metrics at http://HOST:PORT/metrics; "off" disables (env METRICS_ADDRESS;\n' +
+  '                          default 0.0.0.0:8080, skipped with a warning when that port is taken)\n' +
+  '  --drain-timeout         seconds to let in-flight calls finish on SIGTERM before forcing (default 10, env DRAIN_TIMEOUT)\n' +
+  '  --max-request-bytes     largest RunFunction request accepted (default 4194304 = 4 MiB, env MAX_REQUEST_BYTES)\n' +
+  '  --debug                 debug logging\n';
+
+const OPTIONS = {
+  address: { type: 'string', default: process.env.FUNCTION_ADDRESS ?? '0.0.0.0:9443' },
+  insecure: { type: 'boolean', default: false },
+  'tls-server-certs-dir': { type: 'string', default: process.env.TLS_SERVER_CERTS_DIR ?? '/tls/server' },
+  'metrics-address': { type: 'string' },
+  'drain-timeout': { type: 'string', default: process.env.DRAIN_TIMEOUT ?? '10' },
+  'max-request-bytes': { type: 'string', default: process.env.MAX_REQUEST_BYTES ?? String(DEFAULT_MAX_REQUEST_BYTES) },
+  debug: { type: 'boolean', short: 'd', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+function parse() {
+  try {
+    return parseArgs({ options: OPTIONS, strict: true }).values;
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+const values = parse();
 
 if (values.help) {
-  process.stdout.write(
-    'Usage: function-streambus [--insecure] [--address HOST:PORT] [--tls-server-certs-dir DIR] [--debug]\n' +
-      '  --address               listen address (default 0.0.0.0:9443, env FUNCTION_ADDRESS)\n' +
-      '  --insecure              serve without TLS (local development and crossplane render only)\n' +
-      '  --tls-server-certs-dir  directory with tls.crt, tls.key and ca.crt (default /tls/server, env TLS_SERVER_CERTS_DIR)\n' +
-      '  --debug                 debug logging\n',
-  );
+  process.stdout.write(USAGE);
   process.exit(0);
 }
 
-const logger = pino({ level: values.debug ? 'debug' : 'info', base: { fn: 'function-streambus' } });
+const logger = createLogger({ debug: values.debug });
+
+function positive(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) {
+    logger.fatal({ flag, value: v }, `--${flag} must be a positive number`);
+    process.exit(2);
+  }
+  return n;
+}
 
 async function main(): Promise<void> {
+  const drainSeconds = positive('drain-timeout', values['drain-timeout']);
+  const maxRequestBytes = Math.floor(positive('max-request-bytes', values['max-request-bytes']));
+  // Test hook (e2e drain tests): answer each call this late. Not a flag: never meant for production.
+  const responseDelayMs = Number(process.env.FUNCTION_STREAMBUS_TEST_RESPONSE_DELAY_MS ?? 0) || 0;
+
   let creds;
   try {
     creds = serverCredentials({ insecure: values.insecure, tlsServerCertsDir: values['tls-server-certs-dir'] });
@@ -39,28 +78,72 @@ async function main(): Promise<void> {
     logger.fatal({ err: (err as Error).message, dir: values['tls-server-certs-dir'] }, 'cannot read TLS certificates (use --insecure for local development)');
     process.exit(1);
   }
-  const server = createServer(logger);
+
+  const metrics = new Metrics();
+  const health = new Health();
+  const fn = createFunctionServer({ logger, metrics, health, maxRequestBytes, responseDelayMs });
+
+  // An address asked for (flag or env) must be bound; the default one is best effort: a function that cannot expose
+  // metrics (port 8080 taken, e.g. two functions started on one machine) still serves RunFunction.
+  const requested = values['metrics-address'] ?? process.env.METRICS_ADDRESS;
+  const metricsAddress = requested ?? DEFAULT_METRICS_ADDRESS;
+  let metricsServer: HttpServer | undefined;
+  let metricsPort: number | undefined;
+  if (metricsAddress && metricsAddress !== 'off') {
+    try {
+      ({ server: metricsServer, port: metricsPort } = await serveMetrics(metrics, metricsAddress));
+    } catch (err) {
+      if (requested !== undefined) {
+        logger.fatal({ err: (err as Error).message, address: metricsAddress }, 'cannot bind the metrics address (--metrics-address off disables metrics)');
+        process.exit(1);
+      }
+      logger.warn({ err: (err as Error).message, address: metricsAddress }, 'cannot bind the default metrics address; serving without metrics');
+    }
+  }
+
   let port: number;
   try {
-    port = await listen(server, values.address, creds);
+    port = await listen(fn.server, values.address, creds);
   } catch (err) {
     logger.fatal({ err: (err as Error).message, address: values.address }, 'cannot bind');
     process.exit(1);
   }
-  logger.info({ address: values.address, port, tls: !values.insecure }, 'function-streambus listening');
+  health.set('SERVING');
+  logger.info(
+    { address: values.address, port, tls: !values.insecure, metricsAddress: metricsServer ? metricsAddress : 'off', metricsPort, maxRequestBytes },
+    'function-streambus listening',
+  );
 
+  let draining = false;
   const stop = (signal: string) => {
-    logger.info({ signal }, 'draining');
-    const force = setTimeout(() => {
-      logger.warn('drain timed out; forcing shutdown');
-      server.forceShutdown();
+    if (draining) {
+      // A second signal (Ctrl-C twice): stop waiting.
+      logger.warn({ signal, inFlight: fn.inFlight() }, 'second signal while draining; exiting now');
+      fn.server.forceShutdown();
+      process.exit(1);
+    }
+    draining = true;
+    const started = Date.now();
+    logger.info({ signal, inFlight: fn.inFlight(), drainTimeoutSeconds: drainSeconds }, 'draining: no new calls, waiting for in-flight calls');
+    health.drain();
+    const done = async (forced: boolean) => {
+      if (metricsServer) await closeMetrics(metricsServer);
+      logger.info({ forced, drainMs: Date.now() - started }, 'function-streambus stopped');
       process.exit(0);
-    }, 10_000);
+    };
+    const force = setTimeout(() => {
+      logger.warn({ inFlight: fn.inFlight() }, 'drain timed out; cancelling the remaining calls');
+      fn.server.forceShutdown();
+      void done(true);
+    }, drainSeconds * 1000);
     force.unref();
-    server.tryShutdown(() => process.exit(0));
+    fn.server.tryShutdown(() => {
+      clearTimeout(force);
+      void done(false);
+    });
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 void main();

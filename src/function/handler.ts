@@ -26,6 +26,7 @@ import { buildModel, type ClusterModel } from '../render/model.js';
 import { tlsEnabled, tlsSecretName } from '../render/security.js';
 import type { StreamBusClusterSpec as Spec } from '../api/schema.js';
 import { formatZodError } from './errors.js';
+import { checkRequest } from './guard.js';
 import { resolveIdentity } from './identity.js';
 import { isReady } from './readiness.js';
 import { Lru } from './cache.js';
@@ -89,6 +90,9 @@ export function cacheStats(): { hits: number; misses: number; size: number } {
 
 export function runFunction(req: RunFunctionRequest): RunFunctionResponse {
   const rsp = baseResponse(req);
+  // Hostile input (depth, size, NaN, __proto__, Kubernetes syntax of map keys): refused before validation.
+  const refused = checkRequest(req);
+  if (refused) return fatal(rsp, refused.step, refused.message);
   const xr = obj(req.observed?.composite?.resource);
   if (!xr) return fatal(rsp, 'ReadCompositeResource', 'the request carries no observed composite resource');
 

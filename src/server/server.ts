@@ -1,18 +1,37 @@
 /**
  * The gRPC server: serves RunFunction over plain TCP (local development, `crossplane render`) or mutual TLS
  * (production: Crossplane presents a client certificate signed by the CA in ca.crt, and we verify it; the SDK's
- * own server does not).
+ * own server does not), plus the standard grpc.health.v1.Health service.
+ *
+ * RunFunction is registered with pass-through (de)serialisers and decodes/encodes the protobuf messages itself,
+ * so that every way a call can fail — an undecodable request, a handler that throws, a response that cannot be
+ * encoded or is too large for Crossplane — is answered with a gRPC status, logged and counted, instead of
+ * grpc-js's silent INTERNAL. Each call is logged (src/server/logging.ts) and measured (src/server/metrics.ts).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import {
   FunctionRunnerServiceService,
+  RunFunctionResponse,
+  Severity,
   type RunFunctionRequest,
-  type RunFunctionResponse,
 } from '@crossplane-org/function-sdk-typescript';
 import type { Logger } from 'pino';
 import { runFunction } from '../function/handler.js';
+import { decodeRequest } from './codec.js';
+import { Health } from './health.js';
+import { callIdentity, logMessage, type CallIdentity } from './logging.js';
+import { Metrics, type CallResult, type ErrorReason } from './metrics.js';
+
+/**
+ * Largest request accepted (grpc.max_receive_message_length): gRPC's default, 4 MiB, set explicitly. Crossplane
+ * sends the observed XR, the observed composed resources and the desired state of earlier steps; a StreamBus XR
+ * and its composed resources are tens of KiB. A larger request is refused by grpc-js with RESOURCE_EXHAUSTED.
+ */
+export const DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024;
+/** Largest response sent: Crossplane's gRPC client accepts at most 4 MiB (Go gRPC's default receive limit). */
+export const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 export interface ServerOptions {
   address: string;
@@ -33,22 +52,132 @@ export function serverCredentials(opts: Pick<ServerOptions, 'insecure' | 'tlsSer
   return grpc.ServerCredentials.createSsl(read('ca.crt'), [{ private_key: read('tls.key'), cert_chain: read('tls.crt') }], true);
 }
 
+/** RunFunction with the SDK's path and codecs replaced by pass-through ones: the handler sees the wire bytes. */
+const RawRunFunctionService = {
+  runFunction: {
+    ...FunctionRunnerServiceService.runFunction,
+    requestDeserialize: (b: Buffer): Buffer => b,
+    responseSerialize: (b: Buffer): Buffer => b,
+  },
+} satisfies grpc.ServiceDefinition;
+
+export interface CreateServerOptions {
+  logger: Logger;
+  metrics?: Metrics;
+  health?: Health;
+  handler?: (req: RunFunctionRequest) => RunFunctionResponse;
+  maxRequestBytes?: number;
+  /** Test hook: answer every call this many milliseconds late (used to test draining). Never set in production. */
+  responseDelayMs?: number;
+}
+
+export interface FunctionServer {
+  server: grpc.Server;
+  metrics: Metrics;
+  health: Health;
+  /** Calls being handled now. */
+  inFlight(): number;
+}
+
+function resultOf(rsp: RunFunctionResponse): CallResult {
+  let result: CallResult = 'ok';
+  for (const r of rsp.results ?? []) {
+    if (r.severity === Severity.SEVERITY_FATAL) return 'fatal';
+    if (r.severity === Severity.SEVERITY_WARNING) result = 'warning';
+  }
+  return result;
+}
+
+/**
+ * The foundation's signature, kept for callers that only need a grpc.Server (e.g. an in-process server for
+ * `crossplane render`): RunFunction and health, metrics kept in memory without process metrics.
+ */
 export function createServer(logger: Logger, handler: (req: RunFunctionRequest) => RunFunctionResponse = runFunction): grpc.Server {
-  const server = new grpc.Server();
-  server.addService(FunctionRunnerServiceService, {
-    runFunction: (call: grpc.ServerUnaryCall<RunFunctionRequest, RunFunctionResponse>, callback: grpc.sendUnaryData<RunFunctionResponse>) => {
-      const req = call.request;
+  const fs = createFunctionServer({ logger, handler, metrics: new Metrics({ defaultMetrics: false }) });
+  fs.health.set('SERVING');
+  return fs.server;
+}
+
+export function createFunctionServer(o: CreateServerOptions): FunctionServer {
+  const { logger } = o;
+  const handler = o.handler ?? runFunction;
+  const metrics = o.metrics ?? new Metrics();
+  const health = o.health ?? new Health();
+  const delay = o.responseDelayMs ?? 0;
+  let inFlight = 0;
+
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': o.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
+    'grpc.max_send_message_length': MAX_RESPONSE_BYTES,
+  });
+
+  server.addService(RawRunFunctionService, {
+    runFunction: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+      const started = process.hrtime.bigint();
+      inFlight++;
+      metrics.inFlight.inc();
+      metrics.requestBytes.observe(call.request.length);
+      let id: CallIdentity = {};
+      const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+      const finish = (result: CallResult, extra: Record<string, unknown>, reason?: ErrorReason) => {
+        inFlight--;
+        metrics.inFlight.dec();
+        const s = seconds();
+        metrics.observe(result, s, reason);
+        const fields = { ...id, result, durationMs: Math.round(s * 1e6) / 1e3, requestBytes: call.request.length, ...extra };
+        if (result === 'error') logger.error(fields, 'RunFunction failed');
+        else if (result === 'fatal') logger.warn(fields, 'RunFunction refused the input');
+        else logger.info(fields, 'RunFunction');
+      };
+      const fail = (code: grpc.status, reason: ErrorReason, details: string, err?: unknown) => {
+        finish('error', { code: grpc.status[code], reason, ...(err ? { err } : {}) }, reason);
+        callback({ code, details: `function-streambus: ${details}` });
+      };
+
+      let req: RunFunctionRequest;
       try {
-        const rsp = handler(req);
-        callback(null, rsp);
+        req = decodeRequest(call.request);
+      } catch (err) {
+        return fail(grpc.status.INVALID_ARGUMENT, 'decode', `cannot decode the RunFunctionRequest: ${(err as Error).message}`);
+      }
+      id = callIdentity(req);
+
+      let rsp: RunFunctionResponse;
+      try {
+        rsp = handler(req);
       } catch (err) {
         // The handler is total by design; if it throws anyway, say so instead of crashing the server.
-        logger.error({ err, tag: req.meta?.tag }, 'RunFunction threw');
-        callback({ code: grpc.status.INTERNAL, details: `function-streambus: ${(err as Error).message}` });
+        return fail(grpc.status.INTERNAL, 'handler', `RunFunction threw: ${(err as Error).message}`, err);
       }
+
+      let out: Buffer;
+      try {
+        out = Buffer.from(RunFunctionResponse.encode(rsp).finish());
+      } catch (err) {
+        return fail(grpc.status.INTERNAL, 'encode', `cannot encode the RunFunctionResponse: ${(err as Error).message}`, err);
+      }
+      if (out.length > MAX_RESPONSE_BYTES) {
+        return fail(
+          grpc.status.RESOURCE_EXHAUSTED,
+          'too_large',
+          `the response is ${out.length} bytes; Crossplane accepts at most ${MAX_RESPONSE_BYTES}`,
+        );
+      }
+
+      const result = resultOf(rsp);
+      const extra: Record<string, unknown> = { resources: Object.keys(rsp.desired?.resources ?? {}).length };
+      const fatal = rsp.results?.find((r) => r.severity === Severity.SEVERITY_FATAL);
+      if (fatal) extra.message = logMessage(fatal.message);
+      const send = () => {
+        finish(result, extra);
+        callback(null, out);
+      };
+      if (delay > 0) setTimeout(send, delay);
+      else send();
     },
   });
-  return server;
+  health.addToServer(server);
+  return { server, metrics, health, inFlight: () => inFlight };
 }
 
 /** Binds and starts serving; rejects (instead of logging and exiting 0 like the SDK) when it cannot bind. */

@@ -41,10 +41,10 @@ describe('gRPC RunFunction against the real server', () => {
     const port = (blocker.address() as { port: number }).port;
     const { spawnSync } = await import('node:child_process');
     const { MAIN } = await import('../helpers/server.js');
-    const res = spawnSync(process.execPath, [MAIN, '--insecure', '--address', `127.0.0.1:${port}`], { timeout: 15_000, encoding: 'utf8' });
+    const res = spawnSync(process.execPath, [MAIN, '--insecure', '--address', `127.0.0.1:${port}`, '--metrics-address', 'off'], { timeout: 15_000, encoding: 'utf8' });
     blocker.close();
     expect(res.status).toBe(1);
-    expect(res.stdout).toContain('cannot bind');
+    expect(res.stdout).toContain('"msg":"cannot bind"');
   });
 
   it('exits non-zero without certificates and without --insecure', async () => {

@@ -15,27 +15,53 @@ export const MAIN = join(ROOT, 'dist', 'src', 'main.js');
 export interface RunningServer {
   proc: ChildProcess;
   port: number;
+  /** Port of the Prometheus endpoint (http://127.0.0.1:PORT/metrics), unless started with --metrics-address off. */
+  metricsPort?: number;
   logs: string[];
   stop(): Promise<number | null>;
 }
 
-export async function startServer(args: string[] = ['--insecure'], env: NodeJS.ProcessEnv = {}): Promise<RunningServer> {
+export interface StartOptions {
+  /** Keep only about the newest this many log lines; a load test would otherwise keep hundreds of thousands. */
+  maxLogLines?: number;
+  /** Add `--metrics-address 127.0.0.1:0` unless `args` set one (default true); false: the server's own default. */
+  metricsFlag?: boolean;
+}
+
+/**
+ * Spawns dist/src/main.js on 127.0.0.1 with an ephemeral gRPC port and, unless `args` set --metrics-address, an
+ * ephemeral metrics port (the default, 0.0.0.0:8080, would collide between servers and parallel test runs).
+ */
+export async function startServer(args: string[] = ['--insecure'], env: NodeJS.ProcessEnv = {}, opts: StartOptions = {}): Promise<RunningServer> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first (npm test does)`);
-  const proc = spawn(process.execPath, [MAIN, '--address', '127.0.0.1:0', ...args], {
+  const metricsArgs = opts.metricsFlag === false || args.some((a) => a.startsWith('--metrics-address')) ? [] : ['--metrics-address', '127.0.0.1:0'];
+  const proc = spawn(process.execPath, [MAIN, '--address', '127.0.0.1:0', ...metricsArgs, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
+  const max = opts.maxLogLines ?? Infinity;
+  const keep = (line: string) => {
+    logs.push(line);
+    if (logs.length > 2 * max) logs.splice(0, logs.length - max);
+  };
+  let metricsPort: number | undefined;
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start: ${logs.join('')}`)), 15_000);
+    let pending = '';
     const onData = (b: Buffer) => {
-      for (const line of b.toString().split('\n')) {
+      // Chunks do not end on line boundaries: keep the unfinished last line for the next chunk.
+      const lines = (pending + b.toString()).split('\n');
+      pending = lines.pop()!;
+      for (const line of lines) {
         if (!line) continue;
-        logs.push(line);
+        keep(line);
+        if (!line.includes('listening')) continue;
         try {
           const j = JSON.parse(line);
           if (typeof j.port === 'number' && /listening/.test(j.msg)) {
             clearTimeout(timer);
+            if (typeof j.metricsPort === 'number') metricsPort = j.metricsPort;
             resolve(j.port);
           }
         } catch {
@@ -44,7 +70,7 @@ export async function startServer(args: string[] = ['--insecure'], env: NodeJS.P
       }
     };
     proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', (b: Buffer) => logs.push(b.toString()));
+    proc.stderr!.on('data', (b: Buffer) => keep(b.toString()));
     proc.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`server exited with ${code}: ${logs.join('\n')}`));
@@ -53,6 +79,7 @@ export async function startServer(args: string[] = ['--insecure'], env: NodeJS.P
   return {
     proc,
     port,
+    metricsPort,
     logs,
     stop: () =>
       new Promise((resolve) => {
@@ -65,8 +92,9 @@ export async function startServer(args: string[] = ['--insecure'], env: NodeJS.P
 
 const Client = grpc.makeGenericClientConstructor(FunctionRunnerServiceService, 'FunctionRunnerService');
 
-export function client(port: number, creds = grpc.credentials.createInsecure()): grpc.Client {
-  return new Client(`127.0.0.1:${port}`, creds);
+/** A RunFunction client for 127.0.0.1:port. With TLS, the server's certificate is checked for `localhost`. */
+export function client(port: number, creds = grpc.credentials.createInsecure(), options: grpc.ClientOptions = {}): grpc.Client {
+  return new Client(`127.0.0.1:${port}`, creds, { 'grpc.ssl_target_name_override': 'localhost', ...options });
 }
 
 export function runFunction(c: grpc.Client, req: Partial<RunFunctionRequest>): Promise<RunFunctionResponse> {

@@ -1,0 +1,303 @@
+/**
+ * Hostile-input guard: runs before schema validation (first thing in runFunction) and refuses, with a FATAL
+ * result naming the field, what the zod schema cannot see or does not check:
+ *
+ *  - structure: values nested deeper than MAX_DEPTH, a spec larger than MAX_SPEC_BYTES, NaN/±Infinity anywhere in
+ *    the XR's metadata and spec or in the function input (protobuf carries them, Kubernetes JSON cannot), own
+ *    `__proto__` keys or objects whose prototype was swapped (prototype pollution), and values that are not plain
+ *    JSON (a Date, a Map, a Buffer, a function: only reachable in-process);
+ *  - Kubernetes syntax the apiserver enforces on the objects we compose but the XRD cannot express on map keys:
+ *    label keys and values (spec.podLabels, spec.nodeSelector), annotation keys and total size
+ *    (spec.podAnnotations), resource names and quantities (spec.resources.requests/limits: the schema's quantity
+ *    pattern accepts strings such as `1.2.3Gi` or `-5`), toleration keys; and an XR name that is not an object
+ *    name or too long to prefix the composed Objects' names.
+ *
+ * Everything here is iterative (no recursion, so no stack overflow on deep input) and linear in the input's size.
+ * The guard never changes the request; the handler passes the desired state through untouched on refusal.
+ */
+import type { RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
+
+type Obj = Record<string, unknown>;
+
+export interface Refusal {
+  /** The pipeline step reported in the FATAL result (`<step>: <message>`). */
+  step: 'ReadCompositeResource' | 'ResolveIdentity' | 'ValidateSpec' | 'ValidateInput';
+  /** Starts with the offending field, e.g. `spec.podLabels["bad key"]: ...`. */
+  message: string;
+}
+
+/** Deepest nesting accepted below the XR or the input (real XRs nest ~20 levels, managedFields included). */
+export const MAX_DEPTH = 64;
+/** Largest spec accepted: a stored object is at most 1.5 MiB in etcd, and the spec is part of the XR. */
+export const MAX_SPEC_BYTES = 1024 * 1024;
+/** Kubernetes' limit on the total size of an object's annotations (apimachinery TotalAnnotationSizeLimitB). */
+export const MAX_ANNOTATIONS_BYTES = 256 * 1024;
+/** Longest XR name: composed Objects are named `<XR name>-<resource key>` (≤ 253), keys get 32 characters. */
+export const MAX_XR_NAME_LENGTH = 253 - 1 - 32;
+
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const QUALIFIED_NAME_PART = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
+/** apimachinery's resource.Quantity grammar, as in Kubernetes' own OpenAPI; the sign is refused separately. */
+const QUANTITY = /^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$/;
+
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** `a.b[0]["odd key"]`: identifiers dotted, anything else quoted in brackets, so a path is never ambiguous. */
+export function formatPath(segments: readonly (string | number)[]): string {
+  let out = '';
+  for (const s of segments) {
+    if (typeof s === 'number') out += `[${s}]`;
+    else if (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(s) && !RESERVED_KEYS.has(s)) out += out ? `.${s}` : s;
+    else out += `[${JSON.stringify(s.length > 64 ? `${s.slice(0, 64)}…` : s)}]`;
+  }
+  return out;
+}
+
+function show(v: string, n = 64): string {
+  return JSON.stringify(v.length > n ? `${v.slice(0, n)}…` : v);
+}
+
+/** A container (object or array) still to visit; leaves are checked in place and never become nodes. */
+interface Node {
+  value: object;
+  parent: Node | undefined;
+  key: string | number | undefined;
+  depth: number;
+}
+
+function pathOf(parent: Node | undefined, key: string | number | undefined): (string | number)[] {
+  const out: (string | number)[] = key === undefined ? [] : [key];
+  for (let c = parent; c && c.key !== undefined; c = c.parent) out.push(c.key);
+  return out.reverse();
+}
+
+/** Shortens the path of a too-deep value to its first levels: the message must stay readable. */
+function shortPath(segments: (string | number)[], keep = 8): string {
+  return segments.length <= keep ? formatPath(segments) : `${formatPath(segments.slice(0, keep))}…`;
+}
+
+interface WalkOptions {
+  /** Reject NaN and ±Infinity (Kubernetes JSON has no such numbers). */
+  finiteNumbers: boolean;
+}
+
+/**
+ * Walks `root` (below the path `prefix`) once, depth first with an explicit stack, and returns the first
+ * structural problem as `path: problem`, or undefined. Only containers are pushed, so a flat object with 100,000
+ * keys costs one node.
+ */
+function checkStructure(root: unknown, prefix: (string | number)[], opts: WalkOptions): string | undefined {
+  const stack: Node[] = [];
+  const where = (parent: Node | undefined, key: string | number | undefined) => [...prefix, ...pathOf(parent, key)];
+  const visit = (v: unknown, parent: Node | undefined, key: string | number | undefined, depth: number): string | undefined => {
+    if (typeof v === 'number') {
+      return opts.finiteNumbers && !Number.isFinite(v) ? `${formatPath(where(parent, key))}: must be a finite number, got ${String(v)}` : undefined;
+    }
+    if (v === null || v === undefined || typeof v === 'string' || typeof v === 'boolean') return undefined;
+    if (typeof v !== 'object') return `${formatPath(where(parent, key))}: a ${typeof v} is not a JSON value`;
+    if (depth >= MAX_DEPTH) return `${shortPath(where(parent, key))}: nested more than ${MAX_DEPTH} levels deep`;
+    const proto: unknown = Object.getPrototypeOf(v);
+    if (Array.isArray(v)) {
+      if (proto !== Array.prototype) return `${formatPath(where(parent, key))}: not a plain JSON array`;
+    } else if (proto !== Object.prototype && proto !== null) {
+      // A class instance (Date, Map, Buffer: in-process only), or a plain object whose prototype was replaced
+      // through a "__proto__" key.
+      const ctor = (proto as { constructor?: { name?: unknown } }).constructor;
+      return typeof ctor?.name === 'string' && ctor.name !== 'Object'
+        ? `${formatPath(where(parent, key))}: a ${ctor.name} is not a JSON value`
+        : `${formatPath([...where(parent, key), '__proto__'])}: the key "__proto__" is not allowed`;
+    }
+    stack.push({ value: v, parent, key, depth });
+    return undefined;
+  };
+  const first = visit(root, undefined, undefined, 0);
+  if (first) return first;
+  while (stack.length) {
+    const n = stack.pop()!;
+    const v = n.value;
+    if (Array.isArray(v)) {
+      for (let j = 0; j < v.length; j++) {
+        const p = visit(v[j], n, j, n.depth + 1);
+        if (p) return p;
+      }
+      continue;
+    }
+    for (const k of Object.keys(v)) {
+      if (k === '__proto__') return `${formatPath(where(n, k))}: the key "__proto__" is not allowed`;
+      const p = visit((v as Obj)[k], n, k, n.depth + 1);
+      if (p) return p;
+    }
+  }
+  return undefined;
+}
+
+/** Approximate JSON size of a value (keys, strings, numbers, punctuation), iteratively; stops counting past `stop`. */
+export function jsonSize(root: unknown, stop = Infinity): number {
+  let size = 0;
+  const stack: unknown[] = [root];
+  while (stack.length && size <= stop) {
+    const v = stack.pop();
+    if (typeof v === 'string') size += v.length + 2;
+    else if (typeof v === 'number') size += 8;
+    else if (typeof v === 'boolean' || v === null || v === undefined) size += 5;
+    else if (Array.isArray(v)) {
+      size += 2 + v.length;
+      for (const x of v) stack.push(x);
+    } else if (typeof v === 'object') {
+      size += 2;
+      for (const k in v) {
+        size += k.length + 4;
+        stack.push((v as Obj)[k]);
+      }
+    }
+  }
+  return size;
+}
+
+const kib = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
+
+/** Refuses a spec over MAX_SPEC_BYTES, naming its largest field. Stops measuring once past the limit. */
+function checkSpecSize(spec: Obj): string | undefined {
+  let total = 2;
+  let largest: [string, number] = ['', 0];
+  for (const k of Object.keys(spec)) {
+    const bytes = jsonSize(spec[k], MAX_SPEC_BYTES) + k.length + 4;
+    total += bytes;
+    if (bytes > largest[1]) largest = [k, bytes];
+    if (total > MAX_SPEC_BYTES) break;
+  }
+  if (total <= MAX_SPEC_BYTES) return undefined;
+  return `${formatPath(['spec', largest[0]])}: more than ${kib(largest[1])}; a StreamBusCluster spec holds at most ${kib(MAX_SPEC_BYTES)}`;
+}
+
+/** Kubernetes qualified name (`[prefix/]name`), as for label and annotation keys; returns the problem or undefined. */
+export function qualifiedNameProblem(key: string): string | undefined {
+  const slash = key.lastIndexOf('/');
+  const name = slash >= 0 ? key.slice(slash + 1) : key;
+  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
+  if (prefix !== undefined && (prefix.length === 0 || prefix.length > 253 || !DNS1123_SUBDOMAIN.test(prefix))) {
+    return 'the key\'s prefix must be a DNS-1123 subdomain (lower-case letters, digits, "-" and ".") of at most 253 characters';
+  }
+  if (name.length === 0 || name.length > 63 || !QUALIFIED_NAME_PART.test(name)) {
+    return 'the key\'s name must be 1-63 characters of letters, digits, "-", "_" and ".", starting and ending with a letter or digit';
+  }
+  return undefined;
+}
+
+function labelValueProblem(v: string): string | undefined {
+  if (v.length > 63) return `the value is ${v.length} characters; a label value has at most 63`;
+  if (!LABEL_VALUE.test(v)) return `the value ${show(v)} must be letters, digits, "-", "_" and ".", starting and ending with a letter or digit`;
+  return undefined;
+}
+
+function checkLabelMap(field: string, m: unknown): string | undefined {
+  if (!isObj(m)) return undefined; // the schema reports the type
+  for (const [k, v] of Object.entries(m)) {
+    const where = formatPath(['spec', field, k]);
+    const kp = qualifiedNameProblem(k);
+    if (kp) return `${where}: ${show(k)} is not a valid label key: ${kp}`;
+    if (typeof v === 'string') {
+      const vp = labelValueProblem(v);
+      if (vp) return `${where}: ${vp}`;
+    }
+  }
+  return undefined;
+}
+
+function checkAnnotationMap(field: string, m: unknown): string | undefined {
+  if (!isObj(m)) return undefined;
+  let total = 0;
+  for (const [k, v] of Object.entries(m)) {
+    const kp = qualifiedNameProblem(k);
+    if (kp) return `${formatPath(['spec', field, k])}: ${show(k)} is not a valid annotation key: ${kp}`;
+    total += k.length + (typeof v === 'string' ? v.length : 0);
+  }
+  if (total > MAX_ANNOTATIONS_BYTES) return `${formatPath(['spec', field])}: ${kib(total)} of annotations; Kubernetes allows at most ${kib(MAX_ANNOTATIONS_BYTES)}`;
+  return undefined;
+}
+
+function checkResources(resources: unknown): string | undefined {
+  if (!isObj(resources)) return undefined;
+  for (const kind of ['requests', 'limits']) {
+    const m = resources[kind];
+    if (!isObj(m)) continue;
+    for (const [name, q] of Object.entries(m)) {
+      const where = formatPath(['spec', 'resources', kind, name]);
+      const kp = qualifiedNameProblem(name);
+      if (kp) return `${where}: ${show(name)} is not a valid resource name: ${kp}`;
+      if (typeof q === 'string') {
+        if (!QUANTITY.test(q)) return `${where}: ${show(q)} is not a Kubernetes quantity (such as 500m, 2Gi or 10)`;
+        if (q.startsWith('-')) return `${where}: ${show(q)} must not be negative`;
+      }
+    }
+  }
+  return undefined;
+}
+
+function checkTolerations(tolerations: unknown): string | undefined {
+  if (!Array.isArray(tolerations)) return undefined;
+  for (let i = 0; i < tolerations.length; i++) {
+    const key = (tolerations[i] as Obj | undefined)?.key;
+    if (typeof key !== 'string' || key === '') continue;
+    const kp = qualifiedNameProblem(key);
+    if (kp) return `${formatPath(['spec', 'tolerations', i, 'key'])}: ${show(key)} is not a valid taint key: ${kp}`;
+  }
+  return undefined;
+}
+
+/** Kubernetes-syntax checks on the spec's maps; each returns the first problem. */
+function checkSpecSyntax(spec: Obj): string | undefined {
+  return (
+    checkLabelMap('podLabels', spec.podLabels) ??
+    checkLabelMap('nodeSelector', spec.nodeSelector) ??
+    checkAnnotationMap('podAnnotations', spec.podAnnotations) ??
+    checkResources(spec.resources) ??
+    checkTolerations(spec.tolerations)
+  );
+}
+
+/** Returns why the request must be refused, or undefined when it may go on to schema validation. */
+export function checkRequest(req: RunFunctionRequest): Refusal | undefined {
+  const xr: unknown = req?.observed?.composite?.resource;
+  if (xr !== undefined && xr !== null && typeof xr === 'object') {
+    const x = xr as Obj;
+    // Size first (cheap, and stops early); then the structure of what we read: metadata and spec (status is only
+    // read for its phase, a string).
+    if (isObj(x.spec)) {
+      const big = checkSpecSize(x.spec);
+      if (big) return { step: 'ValidateSpec', message: big };
+    }
+    for (const part of ['metadata', 'spec'] as const) {
+      const problem = checkStructure(x[part], [part], { finiteNumbers: true });
+      if (problem) return { step: part === 'spec' ? 'ValidateSpec' : 'ReadCompositeResource', message: problem };
+    }
+    const deep = checkStructure(x.status, ['status'], { finiteNumbers: false });
+    if (deep) return { step: 'ReadCompositeResource', message: deep };
+    const name = isObj(x.metadata) ? x.metadata.name : undefined;
+    if (typeof name === 'string' && name !== '' && !DNS1123_SUBDOMAIN.test(name)) {
+      // The apiserver never stores such an XR; composed Objects are named after it.
+      return { step: 'ResolveIdentity', message: `metadata.name: ${show(name, 40)} is not a Kubernetes object name (DNS-1123 subdomain)` };
+    }
+    if (typeof name === 'string' && name.length > MAX_XR_NAME_LENGTH) {
+      return {
+        step: 'ResolveIdentity',
+        message:
+          `metadata.name: ${show(name, 40)} is ${name.length} characters; composed Objects are named ` +
+          `<XR name>-<resource>, so at most ${MAX_XR_NAME_LENGTH} fit Kubernetes' 253-character limit`,
+      };
+    }
+    if (isObj(x.spec)) {
+      const problem = checkSpecSyntax(x.spec);
+      if (problem) return { step: 'ValidateSpec', message: problem };
+    }
+  }
+  const input: unknown = req?.input;
+  if (input !== undefined && input !== null) {
+    const problem = checkStructure(input, ['input'], { finiteNumbers: true });
+    if (problem) return { step: 'ValidateInput', message: problem };
+  }
+  return undefined;
+}

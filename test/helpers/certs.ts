@@ -1,0 +1,70 @@
+/**
+ * A throw-away PKI for mutual-TLS tests, made with the openssl CLI (node:crypto cannot sign X.509 certificates):
+ * a CA, a server certificate for 127.0.0.1/localhost, a client certificate from the same CA, and a second CA with
+ * its own client certificate (which the server must refuse). EC P-256 keys, valid for one day.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { IN_CI } from './tools.js';
+
+export interface Pki {
+  /** Directory for --tls-server-certs-dir: tls.crt, tls.key, ca.crt. */
+  serverDir: string;
+  ca: Buffer;
+  client: { key: Buffer; cert: Buffer };
+  /** A client certificate signed by another CA. */
+  foreignClient: { key: Buffer; cert: Buffer };
+  /** A self-signed client certificate with the trusted CA's subject name. */
+  impostorClient: { key: Buffer; cert: Buffer };
+}
+
+/** The openssl binary, or undefined (and a loud skip message) when absent; throws under CI. */
+export function requireOpenssl(): string | undefined {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'pipe' });
+    return 'openssl';
+  } catch {
+    const msg = 'the openssl CLI is not installed: the mutual-TLS tests need it to make certificates';
+    if (IN_CI) throw new Error(`CI=true and ${msg}`);
+    process.stderr.write(`\n!!!!!!!!!! SKIPPED: ${msg} !!!!!!!!!!\n\n`);
+    return undefined;
+  }
+}
+
+export function makePki(): Pki {
+  const dir = mkdtempSync(join(tmpdir(), 'sb-pki-'));
+  const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  const ca = (name: string, subject: string) =>
+    ssl('req', '-x509', ...key, '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '1', '-subj', subject,
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+  const leaf = (name: string, cn: string, caName: string, ext: string) => {
+    writeFileSync(join(dir, `${name}.ext`), `${ext}\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n`);
+    ssl('req', ...key, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
+    ssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${caName}.crt`, '-CAkey', `${caName}.key`, '-CAcreateserial',
+      '-out', `${name}.crt`, '-days', '1', '-extfile', `${name}.ext`);
+  };
+  ca('ca', '/CN=function-streambus test CA');
+  ca('other-ca', '/CN=some other CA');
+  leaf('server', 'function-streambus', 'ca', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth');
+  leaf('client', 'crossplane', 'ca', 'extendedKeyUsage=clientAuth');
+  leaf('foreign', 'crossplane', 'other-ca', 'extendedKeyUsage=clientAuth');
+  // Self-signed, claiming the trusted CA's name: only the signature tells it apart.
+  ssl('req', '-x509', ...key, '-keyout', 'impostor.key', '-out', 'impostor.crt', '-days', '1', '-subj', '/CN=function-streambus test CA');
+
+  const read = (f: string) => readFileSync(join(dir, f));
+  const serverDir = join(dir, 'server');
+  mkdirSync(serverDir);
+  writeFileSync(join(serverDir, 'tls.crt'), read('server.crt'));
+  writeFileSync(join(serverDir, 'tls.key'), read('server.key'));
+  writeFileSync(join(serverDir, 'ca.crt'), read('ca.crt'));
+  return {
+    serverDir,
+    ca: read('ca.crt'),
+    client: { key: read('client.key'), cert: read('client.crt') },
+    foreignClient: { key: read('foreign.key'), cert: read('foreign.crt') },
+    impostorClient: { key: read('impostor.key'), cert: read('impostor.crt') },
+  };
+}
