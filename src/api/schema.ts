@@ -10,8 +10,9 @@
  */
 import { z } from 'zod';
 
-/** Kubernetes resource quantity (same grammar as apimachinery's resource.Quantity). */
-export const QUANTITY_PATTERN = '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$';
+/** Kubernetes resource quantity: apimachinery's resource.Quantity grammar, without negative values. */
+export const QUANTITY_PATTERN =
+  '^\\+?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$';
 const quantityRe = new RegExp(QUANTITY_PATTERN);
 
 /** A quantity that may be written as a YAML number or a string (`cpu: 1`, `memory: 512Mi`). */
@@ -263,6 +264,7 @@ const toleration = z
  * stored, and by the function (check) for anything that reaches it another way. Keep the two in step.
  */
 type SpecShape = {
+  config?: { port?: number; httpPort?: number; grpcPort?: number; raftPort?: number };
   security?: { tls?: { enabled?: boolean; certSecretName?: string; secretName?: string; clientAuthRequired?: boolean }; authentication?: { enabled?: boolean; method?: string; allowedMethods?: string[]; jwtSecretName?: string } };
   multiTenancy?: { tenantOverrides?: { tenantId: string }[] };
   observability?: { tracing?: { enabled?: boolean; endpoint?: string } };
@@ -302,6 +304,17 @@ export const SPEC_RULES: SpecRule[] = [
     check: (s) => {
       const ids = (s.multiTenancy?.tenantOverrides ?? []).map((t) => t.tenantId);
       return new Set(ids).size === ids.length;
+    },
+  },
+  {
+    path: ['config', 'httpPort'],
+    message: 'config.port, config.httpPort and the Raft port (config.raftPort, else config.grpcPort) must all differ',
+    cel: '!has(self.config) || (self.config.port != self.config.httpPort && (has(self.config.raftPort) ? self.config.raftPort : self.config.grpcPort) != self.config.port && (has(self.config.raftPort) ? self.config.raftPort : self.config.grpcPort) != self.config.httpPort)',
+    check: (s) => {
+      const c = s.config;
+      if (!c) return true;
+      const raft = c.raftPort ?? c.grpcPort;
+      return c.port !== c.httpPort && raft !== c.port && raft !== c.httpPort;
     },
   },
   {

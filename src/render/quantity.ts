@@ -17,18 +17,21 @@ export function parseQuantity(q: string | number): number | undefined {
   return n * 10 ** Number(suffix.slice(1));
 }
 
-/** Bytes → the largest binary suffix that represents the value exactly (`10Gi`, `1536Mi`, `123`). */
+/**
+ * Bytes → the largest binary suffix that represents the value exactly (`10Gi`, `1536Mi`, `123`). Integer
+ * arithmetic (BigInt), so huge values never print in exponent notation, which is not a Kubernetes quantity.
+ */
 export function formatBytes(bytes: number): string {
-  const b = Math.ceil(bytes);
+  const b = BigInt(Math.ceil(bytes));
   for (const s of ['Ei', 'Pi', 'Ti', 'Gi', 'Mi', 'Ki']) {
-    const unit = BINARY[s]!;
-    if (b >= unit && b % unit === 0) return `${b / unit}${s}`;
+    const unit = BigInt(BINARY[s]!);
+    if (b >= unit && b % unit === 0n) return `${b / unit}${s}`;
   }
-  return String(b);
+  return b.toString();
 }
 
-/** Cores → millicores when fractional (`2`, `1500m`). */
+/** Cores → whole cores, or millicores when fractional (`2`, `1500m`), exactly, at any size. */
 export function formatCpu(cores: number): string {
-  const milli = Math.ceil(Math.round(cores * 1e6) / 1e3);
-  return milli % 1000 === 0 ? String(milli / 1000) : `${milli}m`;
+  const milli = BigInt(Math.ceil(Math.round(cores * 1e6) / 1e3));
+  return milli % 1000n === 0n ? (milli / 1000n).toString() : `${milli}m`;
 }

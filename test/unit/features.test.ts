@@ -287,3 +287,34 @@ describe('direct mode', () => {
     }
   });
 });
+
+describe('quantities at the extremes', () => {
+  it.each([
+    [1.007e18 * 3, /^[0-9]+m?$/],
+    [3.021e18, /^[0-9]+m?$/],
+  ])('formatCpu(%d) is a plain quantity', (v, re) => expect(formatCpu(v)).toMatch(re));
+  it('formatBytes never prints an exponent', () => {
+    expect(formatBytes(8 * 2 ** 60)).toBe('8Ei');
+    expect(formatBytes(3.5e21)).toMatch(/^[0-9]+(Ki|Mi|Gi|Ti|Pi|Ei)?$/);
+    expect(formatCpu(3.020999999999999e21 / 1000)).not.toMatch(/e/);
+  });
+});
+
+describe('port collisions', () => {
+  it.each([
+    [{ port: 8081 }],
+    [{ grpcPort: 9092 }],
+    [{ raftPort: 8081 }],
+  ])('config %j is refused naming the ports', (config) => {
+    const xr = structuredClone(exampleXr('minimal')) as Obj;
+    xr.spec.config = { ...xr.spec.config, ...config };
+    const rsp = runFunction(request(xr));
+    expect(rsp.results[0]!.severity).toBe(Severity.SEVERITY_FATAL);
+    expect(rsp.results[0]!.message).toContain('spec.config.httpPort: config.port, config.httpPort and the Raft port');
+  });
+  it('raftPort may differ from grpcPort freely', () => {
+    const xr = structuredClone(exampleXr('minimal')) as Obj;
+    xr.spec.config = { ...xr.spec.config, raftPort: 7000 };
+    expect(runFunction(request(xr)).results.filter((r) => r.severity === Severity.SEVERITY_FATAL)).toEqual([]);
+  });
+});
