@@ -10,7 +10,7 @@ ci() { [ -n "${CI:-}" ] && [ "${CI}" != "false" ]; }
 npm run --silent build || exit 1
 
 # crossplane1: the Crossplane 1.20 CLI, for the Crossplane 1/2 agreement check (test/e2e/crossplane-versions.test.ts).
-for tool in crossplane crossplane1 crds configcheck; do
+for tool in crossplane crossplane1 crds configcheck gopeer; do
   if ! bash scripts/install-tools.sh "$tool"; then
     if ci; then echo "!! CI=true and '$tool' could not be installed" >&2; exit 1; fi
     echo "!!!!!!!!!! could not install '$tool': the e2e tests that need it will be SKIPPED !!!!!!!!!!" >&2
@@ -18,6 +18,12 @@ for tool in crossplane crossplane1 crds configcheck; do
 done
 
 mkdir -p .tmp
+bench_status=0
+if [ $# -eq 0 ]; then
+  # The benchmark's short run: ratios to the no-op floor and the Go peer, checked with a noise margin.
+  echo ">> npm run bench (short, --check): results in .tmp/bench-short.md" >&2
+  node dist/bench/bench.js --short --check --out .tmp/bench-short.md || bench_status=$?
+fi
 npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json "$@"
 status=$?
 node -e '
@@ -25,4 +31,6 @@ const r = JSON.parse(require("fs").readFileSync(".tmp/vitest.json", "utf8"));
 const skipped = r.numPendingTests + r.numTodoTests;
 console.log(`Tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
 ' || true
+[ "$bench_status" -ne 0 ] && echo "!! the short benchmark missed a target beyond its noise margin (see above)" >&2
+[ "$status" -eq 0 ] && status=$bench_status
 exit $status

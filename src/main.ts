@@ -11,19 +11,22 @@ import { parseArgs } from 'node:util';
 import { Health } from './server/health.js';
 import { createLogger } from './server/logging.js';
 import { Metrics, closeMetrics, serveMetrics } from './server/metrics.js';
+import { configureCaches } from './function/handler.js';
 import { DEFAULT_MAX_REQUEST_BYTES, createFunctionServer, listen, serverCredentials } from './server/server.js';
 
 const DEFAULT_METRICS_ADDRESS = '0.0.0.0:8080';
 
 const USAGE =
   'Usage: function-streambus [--insecure] [--address HOST:PORT] [--tls-server-certs-dir DIR] [--metrics-address HOST:PORT|off]\n' +
-  '                          [--drain-timeout SECONDS] [--max-request-bytes N] [--debug]\n' +
+  '                          [--drain-timeout SECONDS] [--max-request-bytes N] [--cache-entries N] [--debug]\n' +
   '  --address               gRPC listen address (default 0.0.0.0:9443, env FUNCTION_ADDRESS)\n' +
   '  --insecure              serve without TLS (local development and crossplane render only)\n' +
   '  --tls-server-certs-dir  directory with tls.crt, tls.key and ca.crt; clients must present a certificate signed by\n' +
   '                          ca.crt (default /tls/server, env TLS_SERVER_CERTS_DIR)\n' +
   '  --metrics-address       Prometheus metrics at http://HOST:PORT/metrics; "off" disables (env METRICS_ADDRESS;\n' +
   '                          default 0.0.0.0:8080, skipped with a warning when that port is taken)\n' +
+  '  --cache-entries         XRs whose validated spec and rendered resources are kept between calls (default 512,\n' +
+  '                          env CACHE_ENTRIES; 0 disables)\n' +
   '  --drain-timeout         seconds to let in-flight calls finish on SIGTERM before forcing (default 10, env DRAIN_TIMEOUT)\n' +
   '  --max-request-bytes     largest RunFunction request accepted (default 4194304 = 4 MiB, env MAX_REQUEST_BYTES)\n' +
   '  --debug                 debug logging\n';
@@ -35,6 +38,7 @@ const OPTIONS = {
   'metrics-address': { type: 'string' },
   'drain-timeout': { type: 'string', default: process.env.DRAIN_TIMEOUT ?? '10' },
   'max-request-bytes': { type: 'string', default: process.env.MAX_REQUEST_BYTES ?? String(DEFAULT_MAX_REQUEST_BYTES) },
+  'cache-entries': { type: 'string', default: process.env.CACHE_ENTRIES ?? '512' },
   debug: { type: 'boolean', short: 'd', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -68,6 +72,12 @@ function positive(flag: string, v: string): number {
 async function main(): Promise<void> {
   const drainSeconds = positive('drain-timeout', values['drain-timeout']);
   const maxRequestBytes = Math.floor(positive('max-request-bytes', values['max-request-bytes']));
+  const cacheEntries = Number(values['cache-entries']);
+  if (!Number.isInteger(cacheEntries) || cacheEntries < 0) {
+    logger.fatal({ flag: 'cache-entries', value: values['cache-entries'] }, '--cache-entries must be a whole number ≥ 0');
+    process.exit(2);
+  }
+  configureCaches(cacheEntries);
   // Test hook (e2e drain tests): answer each call this late. Not a flag: never meant for production.
   const responseDelayMs = Number(process.env.FUNCTION_STREAMBUS_TEST_RESPONSE_DELAY_MS ?? 0) || 0;
 
