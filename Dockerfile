@@ -5,9 +5,10 @@
 # (docs/install.md, "Releasing"). Node 26 is the Active LTS line (since 2026-10-28).
 ARG NODE_IMAGE=node:26-alpine
 
-# Build: compile with the dev dependencies, then assemble the runtime tree in /fn with the same script the tests
-# run (scripts/assemble-runtime.mjs: `npm ci --omit=dev`, prune what the SDK declares but never loads, compiled
-# dist/src). test/e2e/runtime-tree.test.ts serves RunFunction from that tree, so what ships is what CI ran.
+# Build: compile and bundle with the dev dependencies (tsc, then esbuild: one ESM file holding the server and every
+# dependency it imports), then assemble the runtime tree in /fn with the same script the tests run
+# (scripts/assemble-runtime.mjs). test/e2e/runtime-tree.test.ts serves RunFunction from that tree, so what ships is
+# what CI ran. The final image needs no node_modules.
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
@@ -15,7 +16,7 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
 COPY scripts ./scripts
-RUN npm run build && node scripts/assemble-runtime.mjs /fn && npm cache clean --force
+RUN npm run build && node scripts/assemble-runtime.mjs /fn
 
 # Runtime: node and /fn only (root-owned, world-readable: any UID can run it, nothing is written, so a read-only
 # root filesystem works). Crossplane mounts its TLS certificates at /tls/server and sets TLS_SERVER_CERTS_DIR;
@@ -27,4 +28,4 @@ COPY --from=build /fn /fn
 WORKDIR /fn
 USER 65532:65532
 EXPOSE 9443
-ENTRYPOINT ["node", "/fn/dist/src/main.js"]
+ENTRYPOINT ["node", "/fn/function-streambus.mjs"]

@@ -146,13 +146,14 @@ async function freePort(): Promise<number> {
 }
 
 const COMMANDS: Record<string, (port: number) => [string, string[]]> = {
-  'function-streambus': (port) => [process.execPath, [join(ROOT, 'dist/src/main.js'), '--insecure', '--metrics-address', 'off', '--address', `127.0.0.1:${port}`]],
+  // What the image runs: the bundle (scripts/bundle.mjs), as is the floor.
+  'function-streambus': (port) => [process.execPath, [join(ROOT, 'dist/bundle/function-streambus.mjs'), '--insecure', '--metrics-address', 'off', '--address', `127.0.0.1:${port}`]],
   // The same server with the render cache off: every call validates and renders (a spec change on every call).
   'function-streambus (no cache)': (port) => [
     process.execPath,
-    [join(ROOT, 'dist/src/main.js'), '--insecure', '--metrics-address', 'off', '--cache-entries', '0', '--address', `127.0.0.1:${port}`],
+    [join(ROOT, 'dist/bundle/function-streambus.mjs'), '--insecure', '--metrics-address', 'off', '--cache-entries', '0', '--address', `127.0.0.1:${port}`],
   ],
-  floor: (port) => [process.execPath, [join(ROOT, 'dist/bench/floor.js'), '--address', `127.0.0.1:${port}`]],
+  floor: (port) => [process.execPath, [join(ROOT, 'dist/bundle/floor.mjs'), '--address', `127.0.0.1:${port}`]],
   'go-peer': (port) => [join(ROOT, '.tools/bin/streambus-gopeer'), ['--address', `127.0.0.1:${port}`]],
 };
 
@@ -251,7 +252,7 @@ const fmt = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
 const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a');
 
 async function main(): Promise<void> {
-  if (!existsSync(join(ROOT, 'dist/src/main.js')) || !existsSync(join(ROOT, 'dist/bench/floor.js'))) throw new Error('run npm run build first');
+  if (!existsSync(join(ROOT, 'dist/bundle/function-streambus.mjs')) || !existsSync(join(ROOT, 'dist/bundle/floor.mjs'))) throw new Error('run npm run build first');
   const haveGo = existsSync(join(ROOT, '.tools/bin/streambus-gopeer'));
   const xr = benchXr(5);
   const observed = observedFor(xr);

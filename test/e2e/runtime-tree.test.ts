@@ -1,9 +1,9 @@
 /**
  * The container image's file tree, without Docker: scripts/assemble-runtime.mjs (the script the Dockerfile's build
- * stage runs) assembles it in a temporary folder (`npm ci --omit=dev`, pruned, compiled dist/src), and the function
- * is served FROM THAT TREE, with the image's entrypoint arguments, against real RunFunction calls (plain and mutual
- * TLS). Where this machine allows it, the function runs as the image's UID 65532 with the root filesystem read-only.
- * Prints the tree's size before and after pruning.
+ * stage runs) assembles it in a temporary folder (the esbuild bundle of the server and its dependencies, and a
+ * package.json), and the function is served FROM THAT TREE, with the image's entrypoint arguments, against real
+ * RunFunction calls (plain and mutual TLS). Where this machine allows it, the function runs as the image's UID
+ * 65532 with the root filesystem read-only. Prints the tree's size.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,11 +24,9 @@ interface Size {
 }
 interface Summary {
   dest: string;
-  nodeModulesInstalled: Size;
-  nodeModulesPruned: Size;
-  dist: Size;
+  entrypoint: string;
+  bundle: number;
   total: Size;
-  removed: string[];
 }
 
 const TlsClient = grpc.makeGenericClientConstructor(FunctionRunnerServiceService, 'FunctionRunnerService');
@@ -36,30 +34,8 @@ const TlsClient = grpc.makeGenericClientConstructor(FunctionRunnerServiceService
 const tlsClient = (port: number, creds: grpc.ChannelCredentials) =>
   new TlsClient(`127.0.0.1:${port}`, creds, { 'grpc.ssl_target_name_override': 'localhost' });
 const MB = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
-/** What the function imports at run time, and what must not be in the image. */
-const RUNTIME_PACKAGES = ['@crossplane-org/function-sdk-typescript', '@grpc/grpc-js', '@bufbuild/protobuf', 'pino', 'ts-deepmerge', 'yaml', 'zod'];
-const NOT_IN_IMAGE = [
-  'ts-proto', 'dprint-node', 'kubernetes-models', '@kubernetes-models/base', 'google-protobuf', '@grpc/proto-loader', 'protobufjs',
-  'typescript', 'vitest', 'tsx', 'fast-check', '@types/node', 'esbuild',
-];
-
-/** Every package directory name under node_modules, at any depth (`@scope/name` for scoped ones). */
-function installed(nodeModules: string): Set<string> {
-  const names = new Set<string>();
-  const visit = (nm: string) => {
-    if (!existsSync(nm)) return;
-    for (const e of readdirSync(nm)) {
-      if (e.startsWith('.')) continue;
-      const scoped = e.startsWith('@') ? readdirSync(join(nm, e)).map((s) => `${e}/${s}`) : [e];
-      for (const n of scoped) {
-        names.add(n);
-        visit(join(nm, n, 'node_modules'));
-      }
-    }
-  };
-  visit(nodeModules);
-  return names;
-}
+/** Development-only packages whose code must not end up in the bundle (their distinctive module paths). */
+const NOT_IN_IMAGE = ['ts-proto/', 'kubernetes-models/', 'google-protobuf/', 'typescript/', 'vitest/', 'fast-check/', 'esbuild/'];
 
 /** Plain JSON (Buffers included), for comparing two responses. */
 const plain = (rsp: RunFunctionResponse) => JSON.parse(JSON.stringify(rsp));
@@ -72,8 +48,8 @@ describe('the runtime image tree (scripts/assemble-runtime.mjs), served without 
   let env: NodeJS.ProcessEnv;
 
   const startFromTree = (extraEnv: NodeJS.ProcessEnv = {}, args: string[] = []) => {
-    // The image's entrypoint: `node /fn/dist/src/main.js`, no arguments but the test's loopback address.
-    const argv = [process.execPath, join(tree, 'dist', 'src', 'main.js'), '--address', '127.0.0.1:0', ...args];
+    // The image's entrypoint: `node /fn/function-streambus.mjs`, no arguments but the test's loopback address.
+    const argv = [process.execPath, join(tree, summary.entrypoint), '--address', '127.0.0.1:0', ...args];
     const [cmd, ...rest] = sandbox ? [...sandbox, ...argv] : argv;
     return startCommand(cmd!, rest, { cwd: tree, env: { ...env, ...extraEnv } });
   };
@@ -86,8 +62,6 @@ describe('the runtime image tree (scripts/assemble-runtime.mjs), served without 
       cwd: ROOT,
       encoding: 'utf8',
       timeout: 300_000,
-      // The CI run has just done `npm ci`, so the npm cache holds every package: prefer it to the network.
-      env: { ...process.env, npm_config_prefer_offline: 'true' },
     });
     summary = JSON.parse(out) as Summary;
     // Node resolves packages upwards: nothing above the tree may provide a node_modules folder.
@@ -101,11 +75,8 @@ describe('the runtime image tree (scripts/assemble-runtime.mjs), served without 
       [
         '',
         '==== runtime image tree (what the Dockerfile copies to /fn) ====',
-        `node_modules after npm ci --omit=dev: ${MB(s.nodeModulesInstalled.bytes)} (${s.nodeModulesInstalled.bytes} bytes, ${s.nodeModulesInstalled.files} files)`,
-        `node_modules after pruning:           ${MB(s.nodeModulesPruned.bytes)} (${s.nodeModulesPruned.bytes} bytes, ${s.nodeModulesPruned.files} files)`,
-        `dist/src:                             ${MB(s.dist.bytes)} (${s.dist.bytes} bytes, ${s.dist.files} files)`,
-        `whole tree:                           ${MB(s.total.bytes)} (${s.total.bytes} bytes, ${s.total.files} files)`,
-        `pruned packages (${s.removed.length}): ${s.removed.join(', ')}`,
+        `${s.entrypoint} (server + every dependency it imports): ${MB(s.bundle)} (${s.bundle} bytes)`,
+        `whole tree: ${MB(s.total.bytes)} (${s.total.bytes} bytes, ${s.total.files} files; no node_modules)`,
         sandbox
           ? `served as UID ${IMAGE_UID} with the root filesystem read-only (unshare --mount + setpriv)`
           : '!! this machine cannot run the function as UID 65532 on a read-only root filesystem (needs root and mount namespaces): served as the current user',
@@ -117,18 +88,18 @@ describe('the runtime image tree (scripts/assemble-runtime.mjs), served without 
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  it('holds package.json, the compiled function and the production dependencies, nothing else', () => {
-    expect(readdirSync(tree).sort()).toEqual(['dist', 'node_modules', 'package.json']);
-    expect(readdirSync(join(tree, 'dist'))).toEqual(['src']);
-    expect(existsSync(join(tree, 'dist', 'src', 'main.js'))).toBe(true);
-    expect(JSON.parse(readFileSync(join(tree, 'package.json'), 'utf8')).type).toBe('module');
-    const pkgs = installed(join(tree, 'node_modules'));
-    for (const p of RUNTIME_PACKAGES) expect(pkgs, p).toContain(p);
-    for (const p of NOT_IN_IMAGE) expect(pkgs, p).not.toContain(p);
-    expect(existsSync(join(tree, 'node_modules', '.bin'))).toBe(false);
-    // Pruning removed most of the install and nothing the function needs.
-    expect(summary.nodeModulesPruned.bytes).toBeLessThan(summary.nodeModulesInstalled.bytes / 2);
-    expect(summary.removed).toEqual(expect.arrayContaining(['ts-proto', 'kubernetes-models', 'google-protobuf', '@grpc/proto-loader']));
+  it('holds the bundle, its license file and a package.json, nothing else', () => {
+    expect(readdirSync(tree).sort()).toEqual(['function-streambus.mjs', 'function-streambus.mjs.LEGAL.txt', 'package.json']);
+    const pkg = JSON.parse(readFileSync(join(tree, 'package.json'), 'utf8'));
+    expect(pkg).toMatchObject({ name: 'function-streambus', main: 'function-streambus.mjs' });
+    expect(pkg.dependencies).toBeUndefined();
+    // esbuild's record of what went into the bundle: the runtime packages, and none of the development ones.
+    const inputs: string[] = JSON.parse(readFileSync(join(ROOT, 'dist', 'bundle', `${summary.entrypoint}.meta.json`), 'utf8')).inputs;
+    for (const p of ['@grpc/grpc-js/', '@crossplane-org/function-sdk-typescript/', 'zod/', 'pino/', 'prom-client/']) {
+      expect(inputs.some((i) => i.includes(`node_modules/${p}`)), p).toBe(true);
+    }
+    for (const p of NOT_IN_IMAGE) expect(inputs.filter((i) => i.includes(`node_modules/${p}`)), p).toEqual([]);
+    expect(summary.bundle).toBeLessThan(4e6);
   });
 
   it('serves RunFunction from the tree exactly as the development build does, for every example', async () => {

@@ -276,7 +276,7 @@ describe('Dockerfile', () => {
   it('ships the tree scripts/assemble-runtime.mjs makes (the tree test/e2e/runtime-tree.test.ts serves from)', () => {
     expect(dockerfile).toMatch(/^RUN npm run build && node scripts\/assemble-runtime\.mjs \/fn\b/m);
     expect(dockerfile).toMatch(/^COPY --from=build \/fn \/fn$/m);
-    expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "\/fn\/dist\/src\/main\.js"\]$/m);
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "\/fn\/function-streambus\.mjs"\]$/m);
     expect(existsSync(join(ROOT, 'src', 'main.ts'))).toBe(true);
     // Every file the build stage copies passes .dockerignore.
     const allowed = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').filter((l) => l.startsWith('!')).map((l) => l.slice(1).replace(/\/$/, ''));
