@@ -248,6 +248,28 @@ export const ObservabilitySpec = z
   })
   .describe('Metrics, tracing and logging.');
 
+/** Kubernetes' own toleration rules (apimachinery ValidateTolerations), as zod checks and CEL for the XRD. */
+const TOLERATION_RULES: { path: string[]; message: string; cel: string; check: (t: { key?: string; operator?: string; value?: string; effect?: string; tolerationSeconds?: number }) => boolean }[] = [
+  {
+    path: ['operator'],
+    message: 'a toleration without a key must use operator Exists',
+    cel: "(has(self.key) && self.key != '') || (has(self.operator) && self.operator == 'Exists')",
+    check: (t) => !!t.key || t.operator === 'Exists',
+  },
+  {
+    path: ['value'],
+    message: 'operator Exists takes no value',
+    cel: "!has(self.operator) || self.operator != 'Exists' || !has(self.value) || self.value == ''",
+    check: (t) => t.operator !== 'Exists' || !t.value,
+  },
+  {
+    path: ['tolerationSeconds'],
+    message: 'tolerationSeconds needs effect NoExecute',
+    cel: "!has(self.tolerationSeconds) || (has(self.effect) && self.effect == 'NoExecute')",
+    check: (t) => t.tolerationSeconds === undefined || t.effect === 'NoExecute',
+  },
+];
+
 const toleration = z
   .object({
     key: z.string().max(317).optional().describe('Taint key the toleration applies to.'),
@@ -256,6 +278,10 @@ const toleration = z
     effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional().describe('Taint effect to match.'),
     tolerationSeconds: z.number().int().optional().describe('How long a NoExecute taint is tolerated.'),
   })
+  .superRefine((t, ctx) => {
+    for (const r of TOLERATION_RULES) if (!r.check(t)) ctx.addIssue({ code: 'custom', path: r.path, message: r.message });
+  })
+  .meta({ 'x-kubernetes-validations': TOLERATION_RULES.map((r) => ({ rule: r.cel, message: `${r.path.join('.')}: ${r.message}` })) })
   .describe('A Pod toleration.');
 
 // ---------------------------------------------------------------------------------------------

@@ -318,3 +318,26 @@ describe('port collisions', () => {
     expect(runFunction(request(xr)).results.filter((r) => r.severity === Severity.SEVERITY_FATAL)).toEqual([]);
   });
 });
+
+describe('tolerations follow Kubernetes rules', () => {
+  it.each([
+    [{ operator: 'Equal', value: 'x', effect: 'NoSchedule' }, 'spec.tolerations[0].operator: a toleration without a key must use operator Exists'],
+    [{ key: 'k', operator: 'Exists', value: 'x' }, 'spec.tolerations[0].value: operator Exists takes no value'],
+    [{ key: 'k', operator: 'Equal', value: 'v', effect: 'NoSchedule', tolerationSeconds: 30 }, 'spec.tolerations[0].tolerationSeconds: tolerationSeconds needs effect NoExecute'],
+  ])('%j is refused', (t, message) => {
+    const xr = structuredClone(exampleXr('minimal')) as Obj;
+    xr.spec.tolerations = [t];
+    const rsp = runFunction(request(xr));
+    expect(rsp.results[0]!.severity).toBe(Severity.SEVERITY_FATAL);
+    expect(rsp.results[0]!.message).toContain(message);
+  });
+  it('the XRD carries the same rules as CEL on each toleration', () => {
+    const xrd = loadYaml('apis/xrd.yaml') as Obj;
+    const items = xrd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.tolerations.items;
+    expect(items['x-kubernetes-validations'].map((v: Obj) => v.message)).toEqual([
+      'operator: a toleration without a key must use operator Exists',
+      'value: operator Exists takes no value',
+      'tolerationSeconds: tolerationSeconds needs effect NoExecute',
+    ]);
+  });
+});
