@@ -9,6 +9,7 @@
  * Every field carries a description; the XRD generator and the docs generator both read them.
  */
 import { z } from 'zod';
+import { parseQuantity } from '../render/quantity.js';
 
 /** Kubernetes resource quantity: apimachinery's resource.Quantity grammar, without negative values. */
 export const QUANTITY_PATTERN =
@@ -78,6 +79,18 @@ export const ResourcesSpec = z
   .object({
     requests: z.record(z.string(), quantity('Requested amount of this resource.')).optional().describe('Minimum compute resources per broker (cpu, memory, ...).'),
     limits: z.record(z.string(), quantity('Limit for this resource.')).optional().describe('Maximum compute resources per broker (cpu, memory, ...).'),
+  })
+  .superRefine((r, ctx) => {
+    // Kubernetes rejects a container whose request exceeds its limit; say so on the claim, naming the field.
+    for (const [name, req] of Object.entries(r.requests ?? {})) {
+      const lim = r.limits?.[name];
+      if (lim === undefined) continue;
+      const a = parseQuantity(req);
+      const b = parseQuantity(lim);
+      if (a !== undefined && b !== undefined && a > b) {
+        ctx.addIssue({ code: 'custom', path: ['requests', name], message: `must not exceed limits.${name} (${String(lim)})` });
+      }
+    }
   })
   .describe('Compute resources of each broker container, as in a Pod spec.');
 

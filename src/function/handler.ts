@@ -23,6 +23,7 @@ import { renderCluster, type Manifest } from '../render/index.js';
 import { BROKER_VERSION, unenforcedFeatures } from '../render/enforcement.js';
 import { connectionDetails, connectionSecret } from '../render/connection.js';
 import { buildModel, type ClusterModel } from '../render/model.js';
+import { parseQuantity } from '../render/quantity.js';
 import { tlsEnabled, tlsSecretName } from '../render/security.js';
 import type { StreamBusClusterSpec as Spec } from '../api/schema.js';
 import { formatZodError } from './errors.js';
@@ -115,13 +116,30 @@ export function runFunction(req: RunFunctionRequest): RunFunctionResponse {
 
   // Day-2 safety: render what is safe, keep what is observed where a change would lose data.
   const meta = obj(xr.metadata) ?? {};
-  const guarded = guard(spec.data, stsObserved, obj(meta.annotations) ?? {}, (s) => s.storage.class ?? platform.defaultStorageClass);
-  const model = withStorageClass(buildModel(id.identity, guarded.spec, platform), guarded.storageClass);
+  // The guard judges changes against the StatefulSet as it runs; until provider-kubernetes has observed it, against
+  // the StatefulSet the Object was last told to apply (never against nothing, which would let any change through).
+  const stsApplied = stsObserved ?? lastApplied(obj(observed.statefulset?.resource));
+  const guarded = guard(spec.data, stsApplied, obj(meta.annotations) ?? {}, (s) => s.storage.class ?? platform.defaultStorageClass);
+  let model = withStorageClass(buildModel(id.identity, guarded.spec, platform), guarded.storageClass);
+  if (guarded.refusals.some((r) => r.field.startsWith('spec.storage.') && r.field !== 'spec.storage.class')) {
+    // A refused size change keeps the templates; the quota leaves room for expanding the claims by hand.
+    const larger = (a: string, b: string) => Math.max(parseQuantity(a) ?? 0, parseQuantity(b) ?? 0);
+    const { size, raftSize } = spec.data.storage;
+    model = { ...model, quotaStorageBytes: model.replicas * (larger(size, guarded.spec.storage.size) + larger(raftSize, guarded.spec.storage.raftSize)) };
+  }
 
   const ca = caCertificate(req, spec.data);
   const conn = connectionDetails(model, ca.pem);
   // Rendering is pure: the same inputs give the same resources, so a repeated call reuses them.
-  const renderKey = JSON.stringify([id.xrName, id.identity, platform, guarded.refusals.length ? guarded.spec : specKey, guarded.storageClass ?? null, ca.pem?.toString('base64') ?? null]);
+  const renderKey = JSON.stringify([
+    id.xrName,
+    id.identity,
+    platform,
+    specKey,
+    guarded.refusals.length ? guarded.spec : null,
+    'storageClass' in guarded ? ['kept', guarded.storageClass] : ['derived'],
+    ca.pem?.toString('base64') ?? null,
+  ]);
   const rendered = renderCache.get(renderKey, () => {
     const composed = renderCluster(model);
     if (mode === 'Direct') composed.push({ key: 'connection-secret', manifest: connectionSecret(model, conn) });
@@ -231,6 +249,12 @@ function resolveIdentityNamespace(req: RunFunctionRequest): string | undefined {
   const xr = obj(req.observed?.composite?.resource);
   const r = xr ? resolveIdentity(xr) : undefined;
   return r?.ok ? r.identity.namespace : undefined;
+}
+
+/** The manifest an observed provider-kubernetes Object was told to apply (spec.forProvider.manifest). */
+function lastApplied(o: Obj | undefined): Manifest | undefined {
+  const m = obj(obj(obj(o?.spec)?.forProvider)?.manifest);
+  return m && m.kind === 'StatefulSet' ? m : undefined;
 }
 
 /** Crossplane adds its own fields to a legacy XR's spec; they are not part of the StreamBusCluster API. */

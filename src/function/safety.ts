@@ -47,6 +47,17 @@ function observedTemplates(sts: Obj): Record<string, ObservedTemplate> {
   return out;
 }
 
+function raftPortOf(sts: Obj): number | undefined {
+  const containers = obj(obj(obj(sts.spec)?.template)?.spec)?.containers;
+  if (!Array.isArray(containers)) return undefined;
+  for (const c of containers) {
+    const ports = obj(c)?.ports;
+    if (!Array.isArray(ports)) continue;
+    for (const p of ports) if (obj(p)?.name === 'raft' && typeof obj(p)?.containerPort === 'number') return obj(p)!.containerPort as number;
+  }
+  return undefined;
+}
+
 export interface Guarded {
   spec: StreamBusClusterSpec;
   /** Set when the observed storage class must be kept even if it differs from the platform default. */
@@ -84,6 +95,21 @@ export function guard(
           `a changed count would split the cluster; to re-form it on purpose, annotate the claim ${ALLOW_REPLICA_CHANGE_ANNOTATION}="true"`,
       });
     }
+  }
+
+  // Raft port: every broker dials every other on it; a broker rolled onto a new port would never reach the old
+  // ones (and the NetworkPolicy would move first), so the running port is kept.
+  const observedRaft = raftPortOf(observedSts);
+  const wantRaft = spec.config.raftPort ?? spec.config.grpcPort;
+  if (observedRaft !== undefined && observedRaft !== wantRaft) {
+    out.config = { ...spec.config, raftPort: observedRaft };
+    refusals.push({
+      field: spec.config.raftPort !== undefined ? 'spec.config.raftPort' : 'spec.config.grpcPort',
+      reason: 'RaftPortChangeRefused',
+      message:
+        `${spec.config.raftPort !== undefined ? 'spec.config.raftPort' : 'spec.config.grpcPort'}: keeping Raft port ${observedRaft} (requested ${wantRaft}): ` +
+        'brokers rolled onto a new Raft port cannot reach the others, and the cluster would lose quorum',
+    });
   }
 
   // Volumes.

@@ -37,6 +37,12 @@ export interface ClusterModel extends ClusterIdentity {
   /** The StatefulSet selector: stable for the life of the cluster, never user-extended. */
   selectorLabels: Record<string, string>;
   storageClass: string | undefined;
+  /**
+   * Storage the ResourceQuota allows, in bytes, when it must differ from replicas × (size + raftSize): while a
+   * volume size change is refused, the claims may be expanded by hand to the requested size, so the quota allows
+   * the larger of the kept and the requested sizes.
+   */
+  quotaStorageBytes?: number;
 }
 
 /** Paths inside the broker container. The image's entrypoint binary and the dirs its user (1000) owns. */

@@ -18,7 +18,7 @@ export function resourceQuota(m: ClusterModel): Record<string, unknown> {
   const hard: Record<string, string> = {
     pods: String(n),
     persistentvolumeclaims: String(2 * n),
-    'requests.storage': formatBytes(n * (parseQuantity(m.spec.storage.size)! + parseQuantity(m.spec.storage.raftSize)!)),
+    'requests.storage': formatBytes(m.quotaStorageBytes ?? n * (parseQuantity(m.spec.storage.size)! + parseQuantity(m.spec.storage.raftSize)!)),
   };
   for (const kind of ['requests', 'limits'] as const) {
     for (const [res, q] of Object.entries(m.spec.resources?.[kind] ?? {})) {

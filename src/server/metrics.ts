@@ -45,7 +45,7 @@ export class Metrics {
     });
     this.duration = new Histogram({
       name: `${METRIC_PREFIX}run_function_duration_seconds`,
-      help: 'Time to handle a RunFunction call, from the decoded request to the encoded response.',
+      help: 'Time to handle a RunFunction call, from receiving the request bytes to the encoded response.',
       labelNames: ['result'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,

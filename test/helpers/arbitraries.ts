@@ -90,7 +90,14 @@ export const spec = rec({
     pullPolicy: fc.constantFrom('Always', 'IfNotPresent', 'Never'),
     pullSecrets: fc.array(dnsSubdomain, { maxLength: 3 }),
   }),
-  resources: rec({ requests: resourceMap, limits: resourceMap }),
+  // Kubernetes (and the schema) refuse a request above its limit: where both are generated, the limit wins.
+  resources: rec({ requests: resourceMap, limits: resourceMap }).map((r) => {
+    const req = (r as { requests?: Record<string, unknown>; limits?: Record<string, unknown> }).requests;
+    const lim = (r as { limits?: Record<string, unknown> }).limits;
+    if (!req || !lim) return r;
+    const requests = Object.fromEntries(Object.entries(req).filter(([k]) => !(k in lim)));
+    return { ...r, requests };
+  }),
   storage: rec({ class: dnsSubdomain, size: storageSize, raftSize: storageSize, deleteClaimsOnDelete: fc.boolean() }),
   config: fc.tuple(
     ports,

@@ -219,3 +219,102 @@ describe('day-2 safety: refused changes keep the last good state', () => {
     expect(stsOf(base).spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Retain', whenScaled: 'Retain' });
   });
 });
+
+describe('day-2 safety: more refusals and edge cases', () => {
+  const running = withPhase(xr, 'Running');
+  const stsOf = (rsp: ReturnType<typeof runFunction>) => {
+    const r = rsp.desired!.resources.statefulset!.resource as Obj;
+    return r.kind === 'Object' ? r.spec.forProvider.manifest : r;
+  };
+  const change = (patch: (spec: Obj) => void) => {
+    const x = structuredClone(running);
+    patch(x.spec);
+    return x;
+  };
+
+  it.each<[string, (s: Obj) => void]>([
+    ['spec.config.grpcPort', (s) => (s.config.grpcPort = 9500)],
+    ['spec.config.raftPort', (s) => (s.config.raftPort = 9500)],
+  ])('a Raft port change (%s) is refused: peers, container port and NetworkPolicy keep 9093', (field, patch) => {
+    const rsp = runFunction(request(change(patch), { input: OBJECT, observed: observedFor(xr, OBJECT) }));
+    expect(cond(rsp, 'ConfigurationValid')).toMatchObject({ status: Status.STATUS_CONDITION_FALSE, reason: 'RaftPortChangeRefused' });
+    expect(cond(rsp, 'ConfigurationValid').message).toMatch(new RegExp(`^${field.replace(/\./g, '\\.')}: keeping Raft port 9093 \\(requested 9500\\)`));
+    expect(stsOf(rsp).spec.template.spec.containers[0].ports.find((p: Obj) => p.name === 'raft').containerPort).toBe(9093);
+    const np = (rsp.desired!.resources['network-policy']!.resource as Obj).spec.forProvider.manifest;
+    expect(np.spec.ingress[1].ports).toEqual([{ protocol: 'TCP', port: 9093 }]);
+    const cm = (rsp.desired!.resources.config!.resource as Obj).spec.forProvider.manifest;
+    expect(parse(cm.data['broker.yaml']).cluster.peers.every((p: string) => p.endsWith(':9093'))).toBe(true);
+  });
+
+  it('before provider-kubernetes has observed the StatefulSet, changes are judged against what the Object applies', () => {
+    const observed = observedFor(xr, OBJECT);
+    delete observed.statefulset!.status; // created, not yet observed: no status.atProvider.manifest
+    const rsp = runFunction(request(change((s) => (s.replicas = 5)), { input: OBJECT, observed }));
+    expect(stsOf(rsp).spec.replicas).toBe(3);
+    expect(cond(rsp, 'ConfigurationValid').reason).toBe('ReplicaChangeRefused');
+    expect(rsp.desired!.resources.statefulset!.ready).toBe(Ready.READY_FALSE);
+  });
+
+  it('a refused volume growth leaves room in the ResourceQuota to expand the claims by hand', () => {
+    const mt = exampleXr('multi-tenant') as Obj;
+    const grown = structuredClone(mt);
+    grown.spec.storage.size = '300Gi'; // from 200Gi; raftSize 100Gi
+    grown.status = { phase: 'Running' };
+    const rsp = runFunction(request(grown, { input: OBJECT, observed: observedFor(mt, OBJECT) }));
+    expect(cond(rsp, 'ConfigurationValid').reason).toBe('StorageChangeRefused');
+    const sts = stsOf(rsp);
+    expect(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('200Gi');
+    const quota = (rsp.desired!.resources['resource-quota']!.resource as Obj).spec.forProvider.manifest;
+    expect(quota.spec.hard['requests.storage']).toBe('2000Gi'); // 5 × (300Gi + 100Gi), not 5 × (200Gi + 100Gi)
+  });
+
+  it('requests above limits are refused naming the field (Kubernetes would reject the pods)', () => {
+    const x = change((s) => (s.resources = { requests: { cpu: '4', memory: '1Gi' }, limits: { cpu: '1', memory: '2Gi' } }));
+    const rsp = runFunction(request(x));
+    expect(rsp.results[0]!.severity).toBe(Severity.SEVERITY_FATAL);
+    expect(rsp.results[0]!.message).toContain('spec.resources.requests.cpu: must not exceed limits.cpu (1)');
+  });
+});
+
+describe('render cache: cached answers equal uncached ones where the guard and the CA are involved', () => {
+  const cases: [string, () => ReturnType<typeof request>][] = [];
+  const running = withPhase(xr, 'Running');
+  const shrink = structuredClone(running);
+  shrink.spec.storage.size = '1Gi';
+  const replicas = structuredClone(running);
+  replicas.spec.replicas = 5;
+  cases.push(['refused shrink', () => request(shrink, { input: OBJECT, observed: observedFor(xr, OBJECT) })]);
+  // Same XR and spec, two observed StatefulSets that differ only in their storage class: one without, one "fast".
+  const noClass = observedFor(xr, OBJECT, { mutateSts: (s) => s.spec.volumeClaimTemplates.forEach((t: Obj) => delete t.spec.storageClassName) });
+  const fastClass = observedFor(xr, OBJECT, { mutateSts: (s) => s.spec.volumeClaimTemplates.forEach((t: Obj) => (t.spec.storageClassName = 'fast')) });
+  cases.push(['replica change, observed without a class', () => request(replicas, { input: OBJECT, observed: noClass })]);
+  cases.push(['replica change, observed with class fast', () => request(replicas, { input: OBJECT, observed: fastClass })]);
+  const secure = exampleXr('secure');
+  cases.push(['TLS, no CA yet', () => request(secure)]);
+  cases.push([
+    'TLS with the CA',
+    () => {
+      const r = request(secure);
+      r.requiredResources = { 'tls-ca': { items: [{ resource: { apiVersion: 'v1', kind: 'Secret', data: { 'ca.crt': Buffer.from('PEM').toString('base64') } }, connectionDetails: {}, ready: 0 }] } };
+      return r;
+    },
+  ]);
+
+  it('in every order, every answer equals the uncached one', async () => {
+    const { configureCaches } = await import('../../src/function/handler.js');
+    try {
+      configureCaches(0);
+      const cold = cases.map(([, mk]) => JSON.stringify(runFunction(mk())));
+      configureCaches(64);
+      for (const order of [cases.map((_, i) => i), cases.map((_, i) => cases.length - 1 - i)]) {
+        for (const i of order) expect(JSON.stringify(runFunction(cases[i]![1]())), cases[i]![0]).toBe(cold[i]);
+      }
+      const fast = JSON.parse(cold[2]!);
+      expect(fast.desired.resources.statefulset.resource.spec.forProvider.manifest.spec.volumeClaimTemplates[0].spec.storageClassName).toBe('fast');
+      const none = JSON.parse(cold[1]!);
+      expect(none.desired.resources.statefulset.resource.spec.forProvider.manifest.spec.volumeClaimTemplates[0].spec.storageClassName).toBeUndefined();
+    } finally {
+      configureCaches(512);
+    }
+  });
+});
