@@ -99,6 +99,113 @@ install_configcheck() {
   echo "$sum" > "$root/.tools/stamps/configcheck"
 }
 
+
+# ---------------------------------------------------------------------------------------------------------------
+# The real control plane (test/e2e/controlplane*.test.ts, test/helpers/controlplane.ts): etcd, Kubernetes, Crossplane
+# core, an OCI registry, provider-kubernetes and kwok, each built from the Go module proxy at a pinned version.
+ETCD=v3.6.5
+KUBERNETES=v1.34.1
+CROSSPLANE_CORE=v2.2.1
+GGCR=v0.20.6
+KWOK=v0.7.0
+GHOSTUNNEL=v1.8.4
+
+# mod_dir MODULE VERSION: the module's source in the module cache (downloaded through the proxy).
+mod_dir() {
+  local tmp dir; tmp="$(mktemp -d)"
+  dir="$(cd "$tmp" && go mod download -json "$1@$2" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  rm -rf "$tmp"
+  [ -n "$dir" ] && [ -d "$dir" ] || { echo "!! the Go module proxy did not supply $1@$2" >&2; return 1; }
+  echo "$dir"
+}
+
+# build_pinned MODULE VERSION "PKG=OUT ..." LDFLAGS [EXTRA_GOMOD]
+# Builds each PKG of MODULE@VERSION into .tools/bin/OUT through a throw-away module that requires the exact version
+# and carries the module's own go.sum (the checksum database lacks some pseudo-versions its go.sum pins).
+build_pinned() {
+  local module="$1" version="$2" targets="$3" ldflags="$4" extra="${5:-}" mod src t pkg out
+  src="$(mod_dir "$module" "$version")" || return 1
+  mod="$(mktemp -d)"
+  { printf 'module tools\ngo 1.26\n'; [ -n "$extra" ] && printf '%s\n' "$extra"; printf 'require %s %s\n' "$module" "$version"; } > "$mod/go.mod"
+  [ -f "$src/go.sum" ] && cat "$src/go.sum" > "$mod/go.sum"
+  for t in $targets; do
+    pkg="${t%%=*}"; out="${t##*=}"
+    echo ">> $out: $pkg@$version" >&2
+    (cd "$mod" && go build -mod=mod -trimpath -ldflags "-s -w $ldflags" -o "$bin/$out.tmp" "$pkg") || { rm -rf "$mod"; return 1; }
+    mv "$bin/$out.tmp" "$bin/$out"
+  done
+  rm -rf "$mod"
+}
+
+install_etcd() {
+  stamp etcd "$ETCD" etcd && return 0
+  build_pinned go.etcd.io/etcd/server/v3 "$ETCD" "go.etcd.io/etcd/server/v3=etcd" "" && echo "$ETCD" > "$root/.tools/stamps/etcd"
+}
+
+install_kubernetes() {
+  stamp kubernetes "$KUBERNETES" kube-apiserver && [ -x "$bin/kubectl" ] && [ -x "$bin/kube-controller-manager" ] && [ -x "$bin/kube-scheduler" ] && return 0
+  local src staging replaces v ld x
+  src="$(mod_dir k8s.io/kubernetes "$KUBERNETES")" || return 1
+  # Replace each staging module (a local path inside k8s.io/kubernetes) with its published version.
+  staging="v0.${KUBERNETES#v1.}"
+  replaces="godebug default=go1.24
+replace ("
+  for v in $(sed -n '/^replace (/,/^)/s#^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p' "$src/go.mod"); do
+    replaces="$replaces
+	$v => $v $staging"
+  done
+  replaces="$replaces
+)"
+  ld=""
+  for x in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld="$ld -X $x.gitVersion=$KUBERNETES -X $x.gitMajor=1 -X $x.gitMinor=$(echo "$KUBERNETES" | cut -d. -f2) -X $x.gitTreeState=clean"
+  done
+  build_pinned k8s.io/kubernetes "$KUBERNETES" \
+    "k8s.io/kubernetes/cmd/kube-apiserver=kube-apiserver k8s.io/kubernetes/cmd/kubectl=kubectl k8s.io/kubernetes/cmd/kube-controller-manager=kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler=kube-scheduler" \
+    "$ld" "$replaces" && echo "$KUBERNETES" > "$root/.tools/stamps/kubernetes"
+}
+
+install_crossplane_core() {
+  stamp crossplane-core "$CROSSPLANE_CORE" crossplane-core && return 0
+  build_pinned github.com/crossplane/crossplane/v2 "$CROSSPLANE_CORE" "github.com/crossplane/crossplane/v2/cmd/crossplane=crossplane-core" \
+    "-X github.com/crossplane/crossplane/v2/internal/version.version=$CROSSPLANE_CORE" &&
+    echo "$CROSSPLANE_CORE" > "$root/.tools/stamps/crossplane-core"
+  # Crossplane's CRDs, applied by the harness before `crossplane core init`.
+  local src; src="$(mod_dir github.com/crossplane/crossplane/v2 "$CROSSPLANE_CORE")" || return 1
+  rm -rf "$root/.tools/crds/crossplane-$CROSSPLANE_CORE"; mkdir -p "$root/.tools/crds/crossplane-$CROSSPLANE_CORE"
+  cp "$src"/cluster/crds/*.yaml "$root/.tools/crds/crossplane-$CROSSPLANE_CORE/"; chmod -R u+w "$root/.tools/crds"
+}
+
+install_registry() {
+  stamp registry "$GGCR" registry && return 0
+  build_pinned github.com/google/go-containerregistry "$GGCR" "github.com/google/go-containerregistry/cmd/registry=registry" "" &&
+    echo "$GGCR" > "$root/.tools/stamps/registry"
+}
+
+install_provider_kubernetes() {
+  stamp provider-kubernetes "$PROVIDER_KUBERNETES" provider-kubernetes && return 0
+  build_pinned github.com/crossplane-contrib/provider-kubernetes "$PROVIDER_KUBERNETES" \
+    "github.com/crossplane-contrib/provider-kubernetes/cmd/provider=provider-kubernetes" "" &&
+    echo "$PROVIDER_KUBERNETES" > "$root/.tools/stamps/provider-kubernetes"
+}
+
+install_kwok() {
+  stamp kwok "$KWOK" kwok && return 0
+  build_pinned sigs.k8s.io/kwok "$KWOK" "sigs.k8s.io/kwok/cmd/kwok=kwok" "" && echo "$KWOK" > "$root/.tools/stamps/kwok"
+}
+
+# ghostunnel: the TLS-terminating sidecar the brokers get when spec.security.tls is on (test/e2e/broker*.test.ts).
+install_ghostunnel() {
+  stamp ghostunnel "$GHOSTUNNEL" ghostunnel && return 0
+  CGO_ENABLED=1 build_pinned github.com/ghostunnel/ghostunnel "$GHOSTUNNEL" "github.com/ghostunnel/ghostunnel=ghostunnel" "" &&
+    echo "$GHOSTUNNEL" > "$root/.tools/stamps/ghostunnel"
+}
+
+install_controlplane() {
+  install_etcd && install_kubernetes && install_crossplane_core && install_registry && install_provider_kubernetes &&
+    install_kwok && install_crossplane && install_crds
+}
+
 [ $# -eq 0 ] && set -- crossplane
 for t in "$@"; do
   case "$t" in
@@ -108,7 +215,15 @@ for t in "$@"; do
     crds) install_crds ;;
     gopeer) install_gopeer ;;
     configcheck) install_configcheck ;;
-    all) install_crossplane; install_crossplane1; install_broker; install_crds ;;
+    etcd) install_etcd ;;
+    kubernetes) install_kubernetes ;;
+    crossplane-core) install_crossplane_core ;;
+    registry) install_registry ;;
+    provider-kubernetes) install_provider_kubernetes ;;
+    kwok) install_kwok ;;
+    ghostunnel) install_ghostunnel ;;
+    controlplane) install_controlplane ;;
+    all) install_crossplane; install_crossplane1; install_broker; install_crds; install_controlplane ;;
     *) echo "unknown tool: $t" >&2; exit 2 ;;
   esac
 done
