@@ -8,6 +8,8 @@
  *   function_streambus_run_function_duration_seconds{result}    time from receiving the request to answering it
  *   function_streambus_run_function_in_flight                   calls being handled now
  *   function_streambus_run_function_request_bytes               size of each request on the wire
+ *   function_streambus_tls_clients_refused_total                TLS clients refused (no, untrusted, expired or
+ *                                                               non-client certificate; src/server/clientcert.ts)
  *   process_* and nodejs_*                                      prom-client's default process metrics
  *
  * `fatal` counts refused input (a FATAL result: the user must fix the claim); `error` counts failures of the
@@ -28,6 +30,7 @@ export class Metrics {
   readonly duration: Histogram<'result'>;
   readonly inFlight: Gauge;
   readonly requestBytes: Histogram;
+  readonly tlsRefused: Counter;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -48,6 +51,11 @@ export class Metrics {
       help: 'Time to handle a RunFunction call, from receiving the request bytes to the encoded response.',
       labelNames: ['result'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.tlsRefused = new Counter({
+      name: `${METRIC_PREFIX}tls_clients_refused_total`,
+      help: 'TLS connections closed after the handshake because the client certificate was missing or not trusted.',
       registers,
     });
     this.inFlight = new Gauge({

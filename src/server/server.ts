@@ -9,7 +9,9 @@
  * grpc-js's silent INTERNAL. Each call is logged (src/server/logging.ts) and measured (src/server/metrics.ts).
  */
 import { readFileSync } from 'node:fs';
+import type { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import {
   FunctionRunnerServiceService,
@@ -19,6 +21,7 @@ import {
 } from '@crossplane-org/function-sdk-typescript';
 import type { Logger } from 'pino';
 import { runFunction } from '../function/handler.js';
+import { parseBundle, verifyPeer } from './clientcert.js';
 import { decodeRequest } from './codec.js';
 import { Health } from './health.js';
 import { callIdentity, logMessage, type CallIdentity } from './logging.js';
@@ -45,12 +48,57 @@ export function normalizeAddress(address: string): string {
   return address.startsWith(':') ? `0.0.0.0${address}` : address;
 }
 
+/**
+ * TLS credentials that ask every client for a certificate and leave the decision to clientcert.ts (OpenSSL's own
+ * chain check refuses Crossplane's real client certificates: see there). Only a server built by this module
+ * (createFunctionServer, createServer) applies the check; it refuses to serve these credentials otherwise.
+ */
+export class ClientVerifyingCredentials extends grpc.ServerCredentials {
+  readonly cas: X509Certificate[];
+  constructor(ca: Buffer, key: Buffer, cert: Buffer) {
+    super({ requestCert: true, rejectUnauthorized: false }, { ca, key, cert });
+    this.cas = parseBundle(ca);
+    if (this.cas.length === 0) throw new Error('ca.crt holds no PEM certificate');
+  }
+  _equals(other: grpc.ServerCredentials): boolean {
+    return other === this;
+  }
+}
+
 export function serverCredentials(opts: Pick<ServerOptions, 'insecure' | 'tlsServerCertsDir'>): grpc.ServerCredentials {
   if (opts.insecure) return grpc.ServerCredentials.createInsecure();
   const read = (f: string) => readFileSync(join(opts.tlsServerCertsDir, f));
-  // checkClientCertificate = true: a client without a certificate signed by ca.crt is refused.
-  return grpc.ServerCredentials.createSsl(read('ca.crt'), [{ private_key: read('tls.key'), cert_chain: read('tls.crt') }], true);
+  return new ClientVerifyingCredentials(read('ca.crt'), read('tls.key'), read('tls.crt'));
 }
+
+type Http2Factory = (this: grpc.Server, creds: grpc.ServerCredentials) => import('node:http2').Http2SecureServer;
+const baseCreateHttp2Server = (grpc.Server.prototype as unknown as { createHttp2Server?: Http2Factory }).createHttp2Server;
+
+/**
+ * A grpc-js server whose TLS listeners verify client certificates (ClientVerifyingCredentials) as soon as the
+ * handshake completes, before the HTTP/2 session starts. grpc-js has no public hook for this; its (private,
+ * pinned by package-lock) listener factory is wrapped, and the server refuses to start if it ever disappears.
+ */
+class FunctionGrpcServer extends grpc.Server {
+  constructor(
+    options: grpc.ServerOptions,
+    private readonly onRefused: (remote: string | undefined, problem: string) => void,
+  ) {
+    super(options);
+  }
+}
+(FunctionGrpcServer.prototype as unknown as { createHttp2Server: Http2Factory }).createHttp2Server = function (this: grpc.Server, creds) {
+  if (!baseCreateHttp2Server) throw new Error('@grpc/grpc-js has no createHttp2Server: client certificates cannot be verified');
+  const http2Server = baseCreateHttp2Server.call(this, creds);
+  if (creds instanceof ClientVerifyingCredentials) {
+    const self = this as unknown as { onRefused: (remote: string | undefined, problem: string) => void };
+    http2Server.prependListener('secureConnection', (socket: TLSSocket) => {
+      const problem = verifyPeer(socket, creds.cas);
+      if (problem) self.onRefused(socket.remoteAddress, problem);
+    });
+  }
+  return http2Server;
+};
 
 /** RunFunction with the SDK's path and codecs replaced by pass-through ones: the handler sees the wire bytes. */
 const RawRunFunctionService = {
@@ -106,10 +154,16 @@ export function createFunctionServer(o: CreateServerOptions): FunctionServer {
   const delay = o.responseDelayMs ?? 0;
   let inFlight = 0;
 
-  const server = new grpc.Server({
-    'grpc.max_receive_message_length': o.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
-    'grpc.max_send_message_length': MAX_RESPONSE_BYTES,
-  });
+  const server = new FunctionGrpcServer(
+    {
+      'grpc.max_receive_message_length': o.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
+      'grpc.max_send_message_length': MAX_RESPONSE_BYTES,
+    },
+    (remote, problem) => {
+      metrics.tlsRefused.inc();
+      logger.warn({ remote, problem }, 'refused a TLS client');
+    },
+  );
 
   server.addService(RawRunFunctionService, {
     runFunction: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {

@@ -3,6 +3,8 @@
  * gRPC clients. Only a client certificate signed by ca.crt gets through; the refused handshakes neither reach the
  * function nor stop the server.
  */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { Severity } from '@crossplane-org/function-sdk-typescript';
@@ -44,8 +46,19 @@ describe.skipIf(!openssl)('mutual TLS', () => {
     expect(Object.keys(rsp.desired!.resources)).toEqual(expect.arrayContaining(CORE_RESOURCES));
   });
 
+  it('serves Crossplane\'s own kind of client certificate (same subject as its CA, which OpenSSL calls self-signed)', async () => {
+    // The premise: OpenSSL's chain check alone refuses this certificate (error 18).
+    const verify = spawnSync('openssl', ['verify', '-CAfile', join(pki.serverDir, 'ca.crt')], { input: pki.crossplaneClient.cert, encoding: 'utf8' });
+    expect(verify.stdout + verify.stderr).toMatch(/self-signed certificate|error 18/);
+    const rsp = await call(tls(pki.crossplaneClient));
+    expect(rsp.results.filter((r) => r.severity === Severity.SEVERITY_FATAL)).toEqual([]);
+    expect(Object.keys(rsp.desired!.resources)).toEqual(expect.arrayContaining(CORE_RESOURCES));
+  });
+
   it.each([
     ['no client certificate', () => tls()],
+    ['an expired client certificate from the trusted CA', () => tls(pki.expiredClient)],
+    ['a server-only certificate (extended key usage serverAuth) from the trusted CA', () => tls(pki.serverOnlyClient)],
     ['a client certificate from another CA', () => tls(pki.foreignClient)],
     ['a self-signed certificate bearing the CA\'s name', () => tls(pki.impostorClient)],
     ['plaintext (no TLS at all)', () => grpc.credentials.createInsecure()],
@@ -58,6 +71,7 @@ describe.skipIf(!openssl)('mutual TLS', () => {
     expect(err, 'the call must fail').toBeDefined();
     expect(err!.code).toBe(grpc.status.UNAVAILABLE);
     expect(await calls()).toBe(before);
+    expect(metric(await scrape(srv.metricsPort!), 'function_streambus_tls_clients_refused_total')).toBeGreaterThan(0);
   });
 
   it('refuses a server it cannot verify (the client side of mutual TLS works too)', async () => {

@@ -18,6 +18,16 @@ export interface Pki {
   foreignClient: { key: Buffer; cert: Buffer };
   /** A self-signed client certificate with the trusted CA's subject name. */
   impostorClient: { key: Buffer; cert: Buffer };
+  /**
+   * Crossplane's way (v2.2.1, Go crypto/x509): a second trusted CA (in serverDir/ca.crt too) and a client certificate
+   * with the SAME subject DN as that CA and no subject key identifier. OpenSSL's chain check takes it for a
+   * self-signed certificate (error 18, DEPTH_ZERO_SELF_SIGNED_CERT); it is a valid client certificate.
+   */
+  crossplaneClient: { key: Buffer; cert: Buffer };
+  /** Signed by the trusted CA, expired in 2020. */
+  expiredClient: { key: Buffer; cert: Buffer };
+  /** Signed by the trusted CA, but for servers only (extended key usage serverAuth). */
+  serverOnlyClient: { key: Buffer; cert: Buffer };
 }
 
 /** The openssl binary, or undefined (and a loud skip message) when absent; throws under CI. */
@@ -48,9 +58,25 @@ export function makePki(): Pki {
   };
   ca('ca', '/CN=function-streambus test CA');
   ca('other-ca', '/CN=some other CA');
+  ca('xp-ca', '/O=Crossplane/CN=Crossplane');
   leaf('server', 'function-streambus', 'ca', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth');
   leaf('client', 'crossplane', 'ca', 'extendedKeyUsage=clientAuth');
   leaf('foreign', 'crossplane', 'other-ca', 'extendedKeyUsage=clientAuth');
+  leaf('server-only', 'crossplane', 'ca', 'extendedKeyUsage=serverAuth');
+  // Crossplane's client certificate: its CA's subject, key usages of Go's template, no subject key identifier.
+  writeFileSync(join(dir, 'xp.ext'), 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n' +
+    'extendedKeyUsage=clientAuth,serverAuth\nsubjectKeyIdentifier=none\nauthorityKeyIdentifier=keyid\n');
+  ssl('req', ...key, '-keyout', 'xp.key', '-out', 'xp.csr', '-subj', '/O=Crossplane/CN=Crossplane');
+  ssl('x509', '-req', '-in', 'xp.csr', '-CA', 'xp-ca.crt', '-CAkey', 'xp-ca.key', '-CAcreateserial', '-out', 'xp.crt', '-days', '1', '-extfile', 'xp.ext');
+  // Expired: `openssl ca` is the only openssl 3.0 command that sets a start date in the past.
+  mkdirSync(join(dir, 'db'));
+  writeFileSync(join(dir, 'db', 'index.txt'), '');
+  writeFileSync(join(dir, 'db', 'serial'), '1000\n');
+  writeFileSync(join(dir, 'ca.cnf'), '[ca]\ndefault_ca=x\n[x]\ndatabase=db/index.txt\nserial=db/serial\nnew_certs_dir=db\n' +
+    'default_md=sha256\npolicy=p\nunique_subject=no\n[p]\ncommonName=supplied\n[ext]\nbasicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n');
+  ssl('req', ...key, '-keyout', 'expired.key', '-out', 'expired.csr', '-subj', '/CN=crossplane');
+  ssl('ca', '-batch', '-config', 'ca.cnf', '-cert', 'ca.crt', '-keyfile', 'ca.key', '-in', 'expired.csr', '-out', 'expired.crt',
+    '-startdate', '20200101000000Z', '-enddate', '20200102000000Z', '-extensions', 'ext', '-notext');
   // Self-signed, claiming the trusted CA's name: only the signature tells it apart.
   ssl('req', '-x509', ...key, '-keyout', 'impostor.key', '-out', 'impostor.crt', '-days', '1', '-subj', '/CN=function-streambus test CA');
 
@@ -59,12 +85,15 @@ export function makePki(): Pki {
   mkdirSync(serverDir);
   writeFileSync(join(serverDir, 'tls.crt'), read('server.crt'));
   writeFileSync(join(serverDir, 'tls.key'), read('server.key'));
-  writeFileSync(join(serverDir, 'ca.crt'), read('ca.crt'));
+  writeFileSync(join(serverDir, 'ca.crt'), Buffer.concat([read('ca.crt'), read('xp-ca.crt')]));
   return {
     serverDir,
     ca: read('ca.crt'),
     client: { key: read('client.key'), cert: read('client.crt') },
     foreignClient: { key: read('foreign.key'), cert: read('foreign.crt') },
     impostorClient: { key: read('impostor.key'), cert: read('impostor.crt') },
+    crossplaneClient: { key: read('xp.key'), cert: read('xp.crt') },
+    expiredClient: { key: read('expired.key'), cert: read('expired.crt') },
+    serverOnlyClient: { key: read('server-only.key'), cert: read('server-only.crt') },
   };
 }
