@@ -19,7 +19,7 @@ import {
   type RunFunctionResponse,
 } from '@crossplane-org/function-sdk-typescript';
 import { FunctionInput, StreamBusClusterSpec } from '../api/schema.js';
-import { renderCluster, type Manifest } from '../render/index.js';
+import { renderCluster, renderNotes, type Manifest } from '../render/index.js';
 import { BROKER_VERSION, unenforcedFeatures } from '../render/enforcement.js';
 import { connectionDetails, connectionSecret } from '../render/connection.js';
 import { buildModel, type ClusterModel } from '../render/model.js';
@@ -192,6 +192,9 @@ export function runFunction(req: RunFunctionRequest): RunFunctionResponse {
     for (const r of guarded.refusals) {
       rsp.results.push(result(Severity.SEVERITY_WARNING, r.reason, `GuardDay2Changes: ${r.message}`, Target.TARGET_COMPOSITE_AND_CLAIM));
     }
+  }
+  for (const note of renderNotes(model)) {
+    rsp.results.push(result(Severity.SEVERITY_WARNING, 'PodAnnotationRewritten', `RenderStatefulSet: ${note}`, Target.TARGET_COMPOSITE_AND_CLAIM));
   }
   if (ca.missing) {
     rsp.results.push(result(Severity.SEVERITY_WARNING, 'CACertificateMissing', `PublishConnectionDetails: ${ca.missing}`, Target.TARGET_COMPOSITE_AND_CLAIM));

@@ -9,7 +9,8 @@ import { dashboards, prometheusRule, serviceMonitor, serviceMonitorEnabled } fro
 import { networkPolicy } from './networkpolicy.js';
 import { quotaEnabled, resourceQuota } from './quota.js';
 import { clientService, headlessService } from './services.js';
-import { statefulSet } from './statefulset.js';
+import { appArmorNotes, misdirectedAppArmor } from './apparmor.js';
+import { BROKER_CONTAINER, podContainerNames, statefulSet } from './statefulset.js';
 
 export type Manifest = Record<string, unknown>;
 
@@ -36,4 +37,12 @@ export function renderCluster(m: ClusterModel): Composed[] {
     for (const d of dashboards(m)) out.push({ key: String((d.metadata as { name: string }).name).slice(m.name.length + 1), manifest: d });
   }
   return out;
+}
+
+/**
+ * What the render changed from what the spec literally asked for, and why: one message per change, each starting
+ * with the field (the Crossplane layer reports them as WARNING results).
+ */
+export function renderNotes(m: ClusterModel): string[] {
+  return appArmorNotes(misdirectedAppArmor(m, podContainerNames(m)), BROKER_CONTAINER);
 }

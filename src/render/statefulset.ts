@@ -7,6 +7,7 @@
  * readiness (it opens only once the Raft group has a leader), never /health (always 503 in v1.0.1).
  */
 import { createHash } from 'node:crypto';
+import { misdirectedAppArmor } from './apparmor.js';
 import { affinity, topologySpread } from './availability.js';
 import { logLevel } from './config.js';
 import { scrapeAnnotations } from './monitoring.js';
@@ -35,6 +36,12 @@ export function brokerCommand(): { command: string[]; args: string[] } {
   };
 }
 
+/** Names of the broker pod's containers. */
+export const BROKER_CONTAINER = 'broker';
+export function podContainerNames(_m: ClusterModel): string[] {
+  return [BROKER_CONTAINER];
+}
+
 export function configHash(brokerYaml: string): string {
   return createHash('sha256').update(brokerYaml).digest('hex').slice(0, 16);
 }
@@ -42,7 +49,10 @@ export function configHash(brokerYaml: string): string {
 export function statefulSet(m: ClusterModel, brokerYaml: string): Record<string, unknown> {
   const { spec } = m;
   const podLabels = { ...(spec.podLabels ?? {}), ...m.labels };
-  const podAnnotations = { ...scrapeAnnotations(m), ...(spec.podAnnotations ?? {}), [CONFIG_HASH_ANNOTATION]: configHash(brokerYaml) };
+  const podAnnotations: Record<string, string> = { ...scrapeAnnotations(m), ...(spec.podAnnotations ?? {}), [CONFIG_HASH_ANNOTATION]: configHash(brokerYaml) };
+  // AppArmor annotations naming a container the pod does not have move to the broker container (apparmor.ts).
+  const appArmor = misdirectedAppArmor(m, podContainerNames(m));
+  for (const mv of appArmor) delete podAnnotations[mv.annotation];
   const secrets = securityMounts(spec);
   const claim = (name: string, size: string) => ({
     metadata: { name, labels: m.selectorLabels },
@@ -53,7 +63,7 @@ export function statefulSet(m: ClusterModel, brokerYaml: string): Record<string,
     },
   });
   const container: Record<string, unknown> = {
-    name: 'broker',
+    name: BROKER_CONTAINER,
     image: m.image,
     imagePullPolicy: spec.image.pullPolicy,
     ...brokerCommand(),
@@ -86,6 +96,7 @@ export function statefulSet(m: ClusterModel, brokerYaml: string): Record<string,
       readOnlyRootFilesystem: true,
       runAsNonRoot: true,
       capabilities: { drop: ['ALL'] },
+      ...(appArmor[0] ? { appArmorProfile: appArmor[0].profile } : {}),
     },
   };
   const spread = topologySpread(m);

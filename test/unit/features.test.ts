@@ -222,7 +222,7 @@ describe('honesty: features the broker does not enforce', () => {
 
   it('gives the claim a WARNING result and a FeaturesEnforced=False condition naming them', () => {
     const rsp = runFunction(request(exampleXr('secure')));
-    const w = rsp.results.filter((r) => r.severity === Severity.SEVERITY_WARNING);
+    const w = rsp.results.filter((r) => r.severity === Severity.SEVERITY_WARNING && r.reason === 'FeaturesNotEnforced');
     expect(w).toHaveLength(1);
     expect(w[0]!.message).toMatch(/^configured but not enforced by StreamBus v1\.0\.1: security\.tls \(/);
     const c = rsp.conditions.find((x) => x.type === 'FeaturesEnforced')!;
@@ -236,6 +236,40 @@ describe('honesty: features the broker does not enforce', () => {
     const rsp = runFunction(request(xr));
     expect(rsp.results).toEqual([]);
     expect(rsp.conditions.find((x) => x.type === 'FeaturesEnforced')!.status).toBe(Status.STATUS_CONDITION_TRUE);
+  });
+});
+
+describe('AppArmor annotations naming a container the pod does not have (the seed\'s secure example)', () => {
+  const sts = (rsp: ReturnType<typeof runFunction>) => (rsp.desired!.resources.statefulset!.resource as Obj).spec.forProvider.manifest;
+  it('moves the profile to the broker container, drops the annotation and says so', () => {
+    const rsp = runFunction(request(exampleXr('secure')));
+    const s = sts(rsp);
+    expect(s.spec.template.metadata.annotations).not.toHaveProperty(['container.apparmor.security.beta.kubernetes.io/manager']);
+    expect(s.spec.template.metadata.annotations['seccomp.security.alpha.kubernetes.io/pod']).toBe('runtime/default');
+    const broker = s.spec.template.spec.containers.find((c: Obj) => c.name === 'broker');
+    expect(broker.securityContext.appArmorProfile).toEqual({ type: 'RuntimeDefault' });
+    const w = rsp.results.filter((r) => r.reason === 'PodAnnotationRewritten');
+    expect(w).toHaveLength(1);
+    expect(w[0]!.severity).toBe(Severity.SEVERITY_WARNING);
+    expect(w[0]!.message).toContain('spec.podAnnotations["container.apparmor.security.beta.kubernetes.io/manager"]: the pod has no container "manager"');
+  });
+  it.each([
+    ['localhost/streambus', { type: 'Localhost', localhostProfile: 'streambus' }],
+    ['unconfined', { type: 'Unconfined' }],
+  ])('maps %s', (value, profile) => {
+    const xr = structuredClone(exampleXr('minimal')) as Obj;
+    xr.spec.podAnnotations = { 'container.apparmor.security.beta.kubernetes.io/app': value };
+    const broker = sts(runFunction(request(xr))).spec.template.spec.containers[0];
+    expect(broker.securityContext.appArmorProfile).toEqual(profile);
+  });
+  it('keeps an annotation that names the broker container as it is', () => {
+    const xr = structuredClone(exampleXr('minimal')) as Obj;
+    xr.spec.podAnnotations = { 'container.apparmor.security.beta.kubernetes.io/broker': 'runtime/default' };
+    const rsp = runFunction(request(xr));
+    const s = sts(rsp);
+    expect(s.spec.template.metadata.annotations['container.apparmor.security.beta.kubernetes.io/broker']).toBe('runtime/default');
+    expect(s.spec.template.spec.containers[0].securityContext.appArmorProfile).toBeUndefined();
+    expect(rsp.results.filter((r) => r.reason === 'PodAnnotationRewritten')).toEqual([]);
   });
 });
 
