@@ -26,6 +26,7 @@ import { buildModel, type ClusterModel } from '../render/model.js';
 import { parseQuantity } from '../render/quantity.js';
 import { tlsEnabled, tlsSecretName } from '../render/security.js';
 import type { StreamBusClusterSpec as Spec } from '../api/schema.js';
+import { applyFailureMessage, applyFailures, type ApplyFailure } from './applied.js';
 import { formatZodError } from './errors.js';
 import { checkRequest } from './guard.js';
 import { resolveIdentity } from './identity.js';
@@ -176,7 +177,16 @@ export function runFunction(req: RunFunctionRequest): RunFunctionResponse {
     ready: Ready.READY_UNSPECIFIED,
   };
 
-  // Conditions that reach the claim, and results that name the step.
+  // Conditions that reach the claim, and results that name the step. First: what the cluster refused to apply.
+  const failures = applyFailures(observed);
+  rsp.conditions.push(
+    failures.length === 0
+      ? condition('ResourcesApplied', true, 'Applied', 'no composed resource was refused')
+      : condition('ResourcesApplied', false, 'ApplyFailed', applyFailureMessage(failures)),
+  );
+  for (const f of failures) {
+    rsp.results.push(result(Severity.SEVERITY_WARNING, 'ApplyFailed', `ApplyResources: ${applyFailureMessage([f])}`, Target.TARGET_COMPOSITE_AND_CLAIM));
+  }
   if (guarded.refusals.length === 0) {
     rsp.conditions.push(condition('ConfigurationValid', true, 'Valid', 'spec is valid and rendered'));
   } else {
@@ -212,14 +222,15 @@ export function runFunction(req: RunFunctionRequest): RunFunctionResponse {
       : condition('FeaturesEnforced', false, 'NotEnforcedByBroker', `configured but not enforced by ${BROKER_VERSION}: ${unenforced.map((u) => u.field).join(', ')}`),
   );
 
-  rsp.conditions.push(brokersReadyCondition(model, stsObserved, health));
+  rsp.conditions.push(brokersReadyCondition(model, stsObserved, health, failures.find((f) => f.key === 'statefulset')));
   rsp.meta!.ttl = { seconds: health.allReady ? TTL_READY_SECONDS : TTL_NOT_READY_SECONDS, nanos: 0 };
   return rsp;
 }
 
-function brokersReadyCondition(model: ClusterModel, sts: Manifest | undefined, health: ClusterHealth): Condition {
+function brokersReadyCondition(model: ClusterModel, sts: Manifest | undefined, health: ClusterHealth, refused?: ApplyFailure): Condition {
   const stsName = `StatefulSet ${model.namespace}/${model.names.statefulSet}`;
   if (health.allReady) return condition('BrokersReady', true, 'AllBrokersReady', `${health.readyReplicas}/${model.replicas} brokers ready`);
+  if (refused) return condition('BrokersReady', false, 'ApplyFailed', `${stsName} was refused: ${refused.message}`);
   if (!sts) return condition('BrokersReady', false, 'BrokersNotCreated', `${stsName} has not been observed yet`);
   const reason = health.phase === 'Updating' ? 'RollingUpdate' : health.phase === 'Failed' ? 'QuorumLost' : 'BrokersNotReady';
   return condition('BrokersReady', false, reason, `${stsName}: ${health.readyReplicas}/${model.replicas} brokers ready (phase ${health.phase})`);

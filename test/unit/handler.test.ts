@@ -42,11 +42,30 @@ describe('RunFunction on a valid XR', () => {
     expect(status.bootstrapServers).toBe(status.endpoints.join(','));
     const types = rsp.conditions.map((c) => [c.type, c.status, c.target]);
     expect(types).toEqual([
+      ['ResourcesApplied', Status.STATUS_CONDITION_TRUE, Target.TARGET_COMPOSITE_AND_CLAIM],
       ['ConfigurationValid', Status.STATUS_CONDITION_TRUE, Target.TARGET_COMPOSITE_AND_CLAIM],
       // the minimal example asks for metrics, which v1.0.1 does not serve
       ['FeaturesEnforced', Status.STATUS_CONDITION_FALSE, Target.TARGET_COMPOSITE_AND_CLAIM],
       ['BrokersReady', Status.STATUS_CONDITION_FALSE, Target.TARGET_COMPOSITE_AND_CLAIM],
     ]);
+  });
+
+  it('names a composed resource the apiserver refused, with its reason, in the first condition and on BrokersReady', () => {
+    const first = runFunction(request(xr));
+    const sts = first.desired!.resources.statefulset!.resource as Obj;
+    const message =
+      'cannot create object: StatefulSet.apps "streambus-minimal" is invalid: spec.template.annotations[container.apparmor.security.beta.kubernetes.io/manager]: Invalid value: "manager": container not found';
+    const observed = {
+      statefulset: { ...sts, status: { conditions: [{ type: 'Synced', status: 'False', reason: 'ReconcileError', message }, { type: 'Ready', status: 'False', reason: 'Unavailable' }] } },
+      config: { ...(first.desired!.resources.config!.resource as Obj), status: { conditions: [{ type: 'Synced', status: 'True', reason: 'ReconcileSuccess' }] } },
+    };
+    const r = runFunction(request(xr, { observed }));
+    expect(r.conditions[0]).toMatchObject({ type: 'ResourcesApplied', status: Status.STATUS_CONDITION_FALSE, reason: 'ApplyFailed', target: Target.TARGET_COMPOSITE_AND_CLAIM });
+    expect(r.conditions[0]!.message).toBe(`statefulset (StatefulSet default/streambus-minimal) was refused: ${message}`);
+    expect(r.conditions.find((c) => c.type === 'BrokersReady')).toMatchObject({ reason: 'ApplyFailed', message: `StatefulSet default/streambus-minimal was refused: ${message}` });
+    expect(r.results.find((x) => x.reason === 'ApplyFailed')).toMatchObject({ severity: Severity.SEVERITY_WARNING, target: Target.TARGET_COMPOSITE_AND_CLAIM });
+    // Nothing is dropped because of it.
+    expect(Object.keys(r.desired!.resources).sort()).toEqual(Object.keys(first.desired!.resources).sort());
   });
 
   it('Direct mode composes the raw objects', () => {
