@@ -170,10 +170,30 @@ install_crossplane_core() {
   build_pinned github.com/crossplane/crossplane/v2 "$CROSSPLANE_CORE" "github.com/crossplane/crossplane/v2/cmd/crossplane=crossplane-core" \
     "-X github.com/crossplane/crossplane/v2/internal/version.version=$CROSSPLANE_CORE" &&
     echo "$CROSSPLANE_CORE" > "$root/.tools/stamps/crossplane-core"
-  # Crossplane's CRDs, applied by the harness before `crossplane core init`.
-  local src; src="$(mod_dir github.com/crossplane/crossplane/v2 "$CROSSPLANE_CORE")" || return 1
-  rm -rf "$root/.tools/crds/crossplane-$CROSSPLANE_CORE"; mkdir -p "$root/.tools/crds/crossplane-$CROSSPLANE_CORE"
-  cp "$src"/cluster/crds/*.yaml "$root/.tools/crds/crossplane-$CROSSPLANE_CORE/"; chmod -R u+w "$root/.tools/crds"
+  install_crossplane_data
+}
+
+# Crossplane's CRDs (applied before `crossplane core init`) and its Helm chart's RBAC templates (the ClusterRoles a
+# real install has, rendered by test/helpers/controlplane.ts), from the module's source; data files, never committed.
+install_crossplane_data() {
+  local out="$root/.tools/crossplane-$CROSSPLANE_CORE" src
+  [ -f "$out/chart/clusterrole.yaml" ] && [ -d "$out/crds" ] && return 0
+  src="$(mod_dir github.com/crossplane/crossplane/v2 "$CROSSPLANE_CORE")" || return 1
+  rm -rf "$out"; mkdir -p "$out/crds" "$out/chart"
+  cp "$src"/cluster/crds/*.yaml "$out/crds/"
+  cp "$src"/cluster/charts/crossplane/templates/{clusterrole,clusterrolebinding,rbac-manager-clusterrole,rbac-manager-clusterrolebinding,rbac-manager-managed-clusterroles,rbac-manager-allowed-provider-permissions}.yaml "$out/chart/"
+  chmod -R u+w "$out"
+}
+
+# prometheus-operator's ServiceMonitor and PrometheusRule CRDs (the claims that ask for monitoring compose them).
+PROMETHEUS_OPERATOR=v0.85.0
+install_prometheus_crds() {
+  local out="$root/.tools/crds/prometheus-operator-$PROMETHEUS_OPERATOR" src
+  [ -f "$out/monitoring.coreos.com_servicemonitors.yaml" ] && return 0
+  src="$(mod_dir github.com/prometheus-operator/prometheus-operator "$PROMETHEUS_OPERATOR")" || return 1
+  mkdir -p "$out"
+  cp "$src"/example/prometheus-operator-crd/monitoring.coreos.com_{servicemonitors,prometheusrules}.yaml "$out/"
+  chmod -R u+w "$out"
 }
 
 install_registry() {
@@ -203,7 +223,7 @@ install_ghostunnel() {
 
 install_controlplane() {
   install_etcd && install_kubernetes && install_crossplane_core && install_registry && install_provider_kubernetes &&
-    install_kwok && install_crossplane && install_crds
+    install_kwok && install_crossplane && install_crds && install_crossplane_data && install_prometheus_crds
 }
 
 [ $# -eq 0 ] && set -- crossplane

@@ -1,0 +1,329 @@
+/**
+ * The product on a real control plane (test/helpers/controlplane.ts): real kube-apiserver, real Crossplane v2.2.1 with
+ * its own certificates and RBAC, real provider-kubernetes v1.2.1, kwok for nodes. Installed as a platform team does
+ * (Function package from the registry, XRD + Compositions, deploy/ RBAC and ProviderConfig); every assertion reads
+ * the claim's own status the way `kubectl get` shows it.
+ *
+ * Figures (time to Ready, conditions seen, memory) are printed at the end and written to .tmp/controlplane-report.json.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { ControlPlane, controlPlaneAvailable, waitFor } from '../helpers/controlplane.js';
+import { EXAMPLES } from '../helpers/fixtures.js';
+import { ROOT } from '../helpers/tools.js';
+
+type Obj = Record<string, any>;
+
+const available = controlPlaneAvailable();
+const CLAIMS = 'streambusclusters.streambus.io';
+const XRS = 'xstreambusclusters.streambus.io';
+const READY_TIMEOUT = 240_000;
+
+const claimOf = (example: string): Obj => parse(readFileSync(join(ROOT, 'examples', example, 'claim.yaml'), 'utf8')) as Obj;
+/** The Function name the Compositions call. */
+const functionName = (): string => (parse(readFileSync(join(ROOT, 'compositions/composition.yaml'), 'utf8')) as Obj).spec.pipeline[0].functionRef.name;
+
+const cond = (o: Obj | undefined, type: string): Obj | undefined => ((o?.status?.conditions ?? []) as Obj[]).find((c) => c.type === type);
+const condLine = (o: Obj | undefined) => ((o?.status?.conditions ?? []) as Obj[]).map((c) => `${c.type}=${c.status}${c.reason ? `/${c.reason}` : ''}`).join(' ');
+
+interface Report {
+  boot: Record<string, number>;
+  scenarios: { name: string; seconds: number; conditions: string; note?: string }[];
+  memoryMiB?: Record<string, number>;
+}
+const report: Report = { boot: {}, scenarios: [] };
+
+describe.skipIf(!available)('on a real control plane (kube-apiserver, Crossplane v2.2.1, provider-kubernetes v1.2.1, kwok)', () => {
+  let cp: ControlPlane;
+  let failed = false;
+  const t0 = () => Date.now();
+  afterEach((ctx) => {
+    if (ctx.task.result?.state === 'fail') failed = true;
+  });
+
+  const claim = (ns: string, name: string) => cp.get(CLAIMS, name, ns);
+  /** Waits until the claim is READY=True with phase Running; returns it and the seconds it took. */
+  const waitReady = async (ns: string, name: string, since: number, timeout = READY_TIMEOUT) => {
+    const c = await waitFor(
+      `claim ${ns}/${name} Ready with phase Running`,
+      async () => {
+        const c = await claim(ns, name);
+        return cond(c, 'Ready')?.status === 'True' && c?.status?.phase === 'Running' ? c : undefined;
+      },
+      timeout,
+      1000,
+      async () => `${condLine(await claim(ns, name))}\n${await cp.describe(CLAIMS, name, ns)}\n${cp.logTail('function-streambus', 10)}`,
+    );
+    return { claim: c, seconds: (Date.now() - since) / 1000 };
+  };
+  const sts = (ns: string, name: string) => cp.get('statefulset', name, ns);
+  const record = (name: string, since: number, c: Obj | undefined, note?: string) =>
+    report.scenarios.push({ name, seconds: Math.round((Date.now() - since) / 100) / 10, conditions: condLine(c), ...(note ? { note } : {}) });
+
+  beforeAll(async () => {
+    cp = await ControlPlane.start();
+    await cp.installFunction(functionName());
+    // The Direct-mode ClusterRole is applied later, by the scenario that first shows what happens without it.
+    await cp.installApi({ directModeRbac: false });
+    // Nodes: five for production (nodeSelector workload=streaming, instance type m5.xlarge, a dedicated taint, one
+    // broker per host required), six for everything else.
+    await cp.addNodes([
+      ...[0, 1, 2, 3, 4].map((i) => ({
+        name: `streaming-${i}`,
+        labels: { workload: 'streaming', 'node.kubernetes.io/instance-type': 'm5.xlarge', 'topology.kubernetes.io/zone': `zone-${i % 3}` },
+        taints: [{ key: 'dedicated', value: 'streambus', effect: 'NoSchedule' }],
+      })),
+      ...[0, 1, 2, 3, 4, 5].map((i) => ({ name: `general-${i}`, labels: { 'topology.kubernetes.io/zone': `zone-${i % 3}` } })),
+    ]);
+    // Pre-made volumes for every StorageClass the examples name (no provisioner here), plenty of each size.
+    await cp.addStorage('standard', ['2Gi', '5Gi', '10Gi'], 14);
+    await cp.addStorage('fast-ssd', ['50Gi', '100Gi', '200Gi'], 12);
+    await cp.addStorage('encrypted-ssd', ['20Gi', '50Gi'], 4);
+    // The Secrets the secure, production and multi-tenant claims name (kwok does not mount them; the function reads the CA).
+    const secret = (ns: string, name: string, data: Record<string, string>) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: ns }, data });
+    const b64 = (s: string) => Buffer.from(s).toString('base64');
+    await cp.apply([
+      secret('default', 'streambus-tls-certs', { 'tls.crt': b64('cert'), 'tls.key': b64('key') }),
+      secret('default', 'streambus-ca-cert', { 'ca.crt': b64('-----BEGIN CERTIFICATE-----\ntest\n-----END CERTIFICATE-----\n') }),
+      secret('production', 'streambus-tls-certs', { 'tls.crt': b64('cert'), 'tls.key': b64('key') }),
+      secret('platform', 'streambus-tls-certs', { 'tls.crt': b64('cert'), 'tls.key': b64('key') }),
+      secret('platform', 'streambus-jwt-secret', { secret: b64('jwt') }),
+    ]);
+    Object.assign(report.boot, cp.timings);
+  }, 1_200_000);
+
+  afterAll(async () => {
+    if (!cp) return;
+    report.memoryMiB = cp.memory();
+    const total = Object.values(report.memoryMiB).reduce((a, b) => a + b, 0);
+    mkdirSync(join(ROOT, '.tmp'), { recursive: true });
+    writeFileSync(join(ROOT, '.tmp', 'controlplane-report.json'), JSON.stringify({ ...report, memoryTotalMiB: total }, null, 2));
+    process.stdout.write(
+      `\n== real control plane report\nboot (ms): ${JSON.stringify(report.boot)}\n` +
+        report.scenarios.map((s) => `- ${s.name}: ${s.seconds} s; ${s.conditions}${s.note ? `; ${s.note}` : ''}`).join('\n') +
+        `\nmemory (MiB RSS): ${JSON.stringify(report.memoryMiB)} total ${total}\n`,
+    );
+    if (failed) process.stdout.write(cp.logTails(40));
+    await cp.stop();
+  }, 120_000);
+
+  it('Crossplane calls the function with its own client certificate, over mutual TLS', async () => {
+    const fn = await cp.get('functions.pkg.crossplane.io', functionName());
+    expect(cond(fn, 'Healthy')?.status).toBe('True');
+    // The certificate Crossplane presents is the one `crossplane core init` generated, not one this test made.
+    const client = await cp.get('secret', 'crossplane-tls-client', 'crossplane-system');
+    expect(client?.data['tls.crt']).toBeTruthy();
+  });
+
+  it('each of the five seed claims, applied unchanged, becomes Ready with phase Running', async () => {
+    const started = t0();
+    for (const ex of EXAMPLES) await cp.apply(readFileSync(join(ROOT, 'examples', ex, 'claim.yaml'), 'utf8'));
+    const results = await Promise.all(
+      EXAMPLES.map(async (ex) => {
+        const c = claimOf(ex);
+        const { claim: got, seconds } = await waitReady(c.metadata.namespace, c.metadata.name, started);
+        return { ex, got, seconds, want: c.spec.replicas as number };
+      }),
+    );
+    for (const { ex, got, seconds, want } of results) {
+      expect(got.status.phase, ex).toBe('Running');
+      expect(got.status.replicas, ex).toBe(want);
+      expect(got.status.readyReplicas, ex).toBe(want);
+      expect(cond(got, 'BrokersReady')?.status, ex).toBe('True');
+      expect(cond(got, 'ResourcesApplied')?.status, ex).toBe('True');
+      expect(cond(got, 'Synced')?.status, ex).toBe('True');
+      report.scenarios.push({ name: `seed ${ex} (Object mode) Ready`, seconds: Math.round(seconds * 10) / 10, conditions: condLine(got) });
+    }
+    // The secure example's AppArmor annotation names no container of ours: the StatefulSet exists (the apiserver took it).
+    const secure = await sts('default', 'streambus-secure');
+    expect(secure?.spec.template.spec.containers[0].securityContext.appArmorProfile).toEqual({ type: 'RuntimeDefault' });
+    // Production: required anti-affinity and the node selector put one broker on each streaming node.
+    const pods = await cp.list('pods', 'production', 'app.kubernetes.io/instance=streambus-production');
+    expect(new Set(pods.map((p) => p.spec.nodeName))).toEqual(new Set([0, 1, 2, 3, 4].map((i) => `streaming-${i}`)));
+  }, 600_000);
+
+  it('Direct mode without its ClusterRole: refused, with the apiserver\'s "forbidden" named on the XR', async () => {
+    const started = t0();
+    const c = claimOf('dev');
+    c.metadata.namespace = 'direct-dev';
+    c.spec.compositionRef = { name: 'streambus-cluster-direct' };
+    await cp.apply([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'direct-dev' } }, c]);
+    const xr = await waitFor(
+      'the Direct-mode XR to report that Crossplane may not compose the kinds',
+      async () => {
+        const got = await claim('direct-dev', 'streambus-dev');
+        const ref = got?.spec?.resourceRef?.name;
+        const x = ref ? await cp.get(XRS, ref) : undefined;
+        return /forbidden/.test(String(cond(x, 'Synced')?.message)) ? x : undefined;
+      },
+      120_000,
+      1000,
+      async () => condLine(await claim('direct-dev', 'streambus-dev')),
+    );
+    const msg = String(cond(xr, 'Synced')?.message);
+    expect(msg).toMatch(/system:serviceaccount:crossplane-system:crossplane" cannot/);
+    record('Direct mode without the ClusterRole: refused', started, xr, msg.slice(0, 240));
+  }, 300_000);
+
+  it('Direct mode with the project\'s ClusterRole: the dev and multi-tenant claims become Ready', async () => {
+    await cp.apply(readFileSync(join(ROOT, 'deploy/rbac/direct-mode-clusterrole.yaml'), 'utf8'));
+    const started = t0();
+    const mt = claimOf('multi-tenant');
+    mt.metadata.namespace = 'direct-mt';
+    mt.spec.compositionRef = { name: 'streambus-cluster-direct' };
+    await cp.apply([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'direct-mt' } }, mt]);
+    await cp.apply([{ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'streambus-tls-certs', namespace: 'direct-mt' }, data: { 'tls.crt': 'Y2VydA==', 'tls.key': 'a2V5' } }]);
+    const [dev, multi] = await Promise.all([waitReady('direct-dev', 'streambus-dev', started), waitReady('direct-mt', 'streambus-multitenant', started)]);
+    for (const r of [dev, multi]) expect(cond(r.claim, 'BrokersReady')?.status).toBe('True');
+    // Direct mode composes the raw objects and the connection Secret.
+    expect(await cp.get('secret', 'streambus-dev-connection', 'direct-dev')).toBeDefined();
+    record('Direct mode dev Ready (after the ClusterRole)', started, dev.claim, `${dev.seconds.toFixed(1)} s`);
+    record('Direct mode multi-tenant Ready', started, multi.claim, `${multi.seconds.toFixed(1)} s`);
+  }, 600_000);
+
+  describe('day 2 on the real loop (the minimal claim, Object mode)', () => {
+    const ns = 'default';
+    const name = 'streambus-minimal';
+    const patch = (p: Obj) => cp.k(['patch', CLAIMS, name, '-n', ns, '--type=merge', '-p', JSON.stringify(p)]);
+
+    it('a storage shrink is refused with a condition on the claim, and the StatefulSet is unchanged', async () => {
+      const started = t0();
+      const before = await sts(ns, name);
+      await patch({ spec: { storage: { size: '5Gi' } } });
+      const c = await waitFor('ConfigurationValid=False StorageShrinkRefused on the claim', async () => {
+        const c = await claim(ns, name);
+        return cond(c, 'ConfigurationValid')?.reason === 'StorageShrinkRefused' ? c : undefined;
+      }, 120_000, 1000, async () => condLine(await claim(ns, name)));
+      expect(cond(c, 'ConfigurationValid')?.message).toMatch(/spec\.storage\.size: keeping 10Gi \(requested 5Gi\)/);
+      const after = await sts(ns, name);
+      expect(after?.spec.volumeClaimTemplates).toEqual(before?.spec.volumeClaimTemplates);
+      expect(after?.metadata.generation).toBe(before?.metadata.generation);
+      await patch({ spec: { storage: { size: '10Gi' } } });
+      record('storage shrink refused', started, c, String(cond(c, 'ConfigurationValid')?.message).slice(0, 160));
+    }, 300_000);
+
+    it('a replica change is refused with a condition on the claim, and the StatefulSet keeps 3 brokers', async () => {
+      const started = t0();
+      await patch({ spec: { replicas: 5 } });
+      const c = await waitFor('ConfigurationValid=False ReplicaChangeRefused on the claim', async () => {
+        const c = await claim(ns, name);
+        return cond(c, 'ConfigurationValid')?.reason === 'ReplicaChangeRefused' ? c : undefined;
+      }, 120_000, 1000, async () => condLine(await claim(ns, name)));
+      expect((await sts(ns, name))?.spec.replicas).toBe(3);
+      expect(c.status.replicas).toBe(3);
+      await patch({ spec: { replicas: 3 } });
+      await waitFor('ConfigurationValid=True again', async () => cond(await claim(ns, name), 'ConfigurationValid')?.status === 'True', 120_000);
+      record('replica change refused', started, c);
+    }, 300_000);
+
+    it('an image change rolls the brokers: updateRevision changes, phase Updating, then Running', async () => {
+      const started = t0();
+      const before = await sts(ns, name);
+      const phases: string[] = [];
+      await patch({ spec: { image: { tag: 'v1.0.1' } } });
+      const done = await waitFor('the roll to finish with phase Running on the new revision', async () => {
+        const c = await claim(ns, name);
+        const p = String(c?.status?.phase);
+        if (phases[phases.length - 1] !== p) phases.push(p);
+        const s = await sts(ns, name);
+        const rolled = s?.status?.updateRevision !== before?.status?.updateRevision && s?.status?.currentRevision === s?.status?.updateRevision;
+        return rolled && p === 'Running' && phases.includes('Updating') && s?.spec.template.spec.containers[0].image.endsWith(':v1.0.1') ? c : undefined;
+      }, 300_000, 300, async () => `phases ${phases.join(' → ')}`);
+      expect(phases).toContain('Updating');
+      expect(phases[phases.length - 1]).toBe('Running');
+      record('image change rolled', started, done, `phases seen: ${phases.join(' → ')}`);
+    }, 400_000);
+
+    it('a broker pod deleted gives Degraded, then Running again', async () => {
+      const started = t0();
+      const phases: string[] = [];
+      await cp.k(['delete', 'pod', `${name}-1`, '-n', ns, '--wait=false']);
+      const c = await waitFor('Degraded, then Running', async () => {
+        const c = await claim(ns, name);
+        const p = String(c?.status?.phase);
+        if (phases[phases.length - 1] !== p) phases.push(p);
+        return phases.includes('Degraded') && p === 'Running' ? c : undefined;
+      }, 300_000, 300, async () => `phases ${phases.join(' → ')}`);
+      expect(phases).toContain('Degraded');
+      record('broker pod deleted: Degraded then Running', started, c, `phases seen: ${phases.join(' → ')}`);
+    }, 400_000);
+
+    it('deleting the claim removes every composed object and keeps the PersistentVolumeClaims', async () => {
+      const started = t0();
+      const xrName = (await claim(ns, name))?.spec?.resourceRef?.name as string;
+      const objects = (await cp.list('objects.kubernetes.crossplane.io')).filter((o) => o.metadata.name.startsWith(`${xrName}-`));
+      expect(objects.length).toBeGreaterThanOrEqual(5);
+      const pvcsBefore = await cp.list('pvc', ns, `app.kubernetes.io/instance=${name}`);
+      expect(pvcsBefore).toHaveLength(6);
+      await cp.k(['delete', CLAIMS, name, '-n', ns, '--wait=false']);
+      await waitFor('every composed object to be gone', async () => {
+        const left = [
+          ...(await cp.list('objects.kubernetes.crossplane.io')).filter((o) => o.metadata.name.startsWith(`${xrName}-`)).map((o) => `Object ${o.metadata.name}`),
+          ...(await cp.list('statefulsets,services,configmaps,networkpolicies,poddisruptionbudgets', ns, `app.kubernetes.io/instance=${name}`)).map((o) => `${o.kind} ${o.metadata.name}`),
+          ...((await claim(ns, name)) ? ['the claim'] : []),
+        ];
+        return left.length === 0 || undefined;
+      }, 300_000, 2000);
+      const pvcsAfter = await cp.list('pvc', ns, `app.kubernetes.io/instance=${name}`);
+      expect(pvcsAfter.map((p) => p.metadata.uid).sort()).toEqual(pvcsBefore.map((p) => p.metadata.uid).sort());
+      record('claim deleted: composed objects gone, 6 PVCs kept', started, undefined);
+    }, 400_000);
+
+    it('with deleteClaimsOnDelete the PersistentVolumeClaims go too', async () => {
+      const started = t0();
+      const c = claimOf('dev');
+      c.metadata.namespace = 'cleanup';
+      c.spec.storage.deleteClaimsOnDelete = true;
+      await cp.apply([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'cleanup' } }, c]);
+      await waitReady('cleanup', 'streambus-dev', started);
+      expect(await cp.list('pvc', 'cleanup')).toHaveLength(2);
+      await cp.k(['delete', CLAIMS, 'streambus-dev', '-n', 'cleanup', '--wait=false']);
+      await waitFor('the PVCs to be deleted with the cluster', async () => (await cp.list('pvc', 'cleanup')).length === 0 || undefined, 300_000, 2000);
+      record('deleteClaimsOnDelete: PVCs deleted with the claim', started, undefined);
+    }, 500_000);
+  });
+
+  it('a composed object the apiserver refuses is named on the claim, with the apiserver\'s reason, in the first function condition', async () => {
+    const started = t0();
+    // A platform policy the function knows nothing about: a ValidatingAdmissionPolicy refusing multi-broker StatefulSets.
+    await cp.apply([
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'policed', labels: { 'e2e/policy': 'single-broker' } } },
+      {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingAdmissionPolicy',
+        metadata: { name: 'single-broker' },
+        spec: {
+          failurePolicy: 'Fail',
+          matchConstraints: { resourceRules: [{ apiGroups: ['apps'], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['statefulsets'] }] },
+          validations: [{ expression: 'object.spec.replicas <= 1', message: 'this namespace allows one broker per cluster' }],
+        },
+      },
+      {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingAdmissionPolicyBinding',
+        metadata: { name: 'single-broker' },
+        spec: { policyName: 'single-broker', validationActions: ['Deny'], matchResources: { namespaceSelector: { matchLabels: { 'e2e/policy': 'single-broker' } } } },
+      },
+    ]);
+    // Admission policies take effect within a second or two of being created.
+    await new Promise((r) => setTimeout(r, 3000));
+    const c = claimOf('minimal');
+    c.metadata.namespace = 'policed';
+    await cp.apply([c]);
+    const got = await waitFor('ResourcesApplied=False naming the StatefulSet on the claim', async () => {
+      const g = await claim('policed', 'streambus-minimal');
+      return cond(g, 'ResourcesApplied')?.status === 'False' ? g : undefined;
+    }, 240_000, 1000, async () => condLine(await claim('policed', 'streambus-minimal')));
+    const applied = cond(got, 'ResourcesApplied')!;
+    expect(applied.reason).toBe('ApplyFailed');
+    expect(applied.message).toContain('statefulset (StatefulSet policed/streambus-minimal) was refused');
+    expect(applied.message).toContain('this namespace allows one broker per cluster');
+    // It is the first condition the function adds (Crossplane's Synced and Ready come before it).
+    const own = (got.status.conditions as Obj[]).filter((x) => !['Synced', 'Ready'].includes(x.type));
+    expect(own[0]?.type).toBe('ResourcesApplied');
+    expect(cond(got, 'BrokersReady')?.message).toContain('this namespace allows one broker per cluster');
+    record('apiserver refusal named on the claim', started, got, String(applied.message).slice(0, 200));
+  }, 400_000);
+});

@@ -1,0 +1,774 @@
+/**
+ * A real Kubernetes control plane with a real Crossplane, for end-to-end tests (no Docker, no cluster).
+ *
+ * Everything runs as root in network namespaces this harness makes and deletes (`sbcp-<pid>-<n>`): etcd,
+ * kube-apiserver, kube-controller-manager, kube-scheduler, kwok (fake nodes whose pods it marks Running), an OCI
+ * registry, Crossplane core (External package runtime) and the function itself share the control-plane namespace on
+ * 127.0.0.1; Crossplane's RBAC manager and provider-kubernetes each get a namespace of their own (both bind :8080,
+ * which cannot be changed by flag), joined to it by a veth pair. Crossplane, its RBAC manager and the provider run as
+ * their ServiceAccounts, with the token mounted where in-cluster clients look for it (a private mount namespace), and
+ * with the ClusterRoles of Crossplane's own Helm chart (rendered from the chart in Crossplane's module) and the
+ * project's deploy/ manifests: RBAC as a real install has it.
+ *
+ * The function is installed the way a platform team installs it: its package built by `crossplane xpkg build`, pushed
+ * to the local registry and pulled by Crossplane; the harness plays the External runtime (signs the function's serving
+ * certificate with Crossplane's CA, starts it, reports the endpoint on the FunctionRevision). Crossplane calls it with
+ * its own client certificate.
+ *
+ * Tear-down (processes, namespaces, files) runs from stop(), and also from process exit and signal handlers, so an
+ * interrupted or failed run leaves nothing behind; start() first removes what a dead earlier run may have left.
+ * Tools come from scripts/install-tools.sh (`controlplane`). Versions: see that script.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseAllDocuments, stringify } from 'yaml';
+import { IN_CI, ROOT, TOOLS_BIN, toolPath } from './tools.js';
+
+type Obj = Record<string, any>;
+
+export const CROSSPLANE_VERSION = 'v2.2.1';
+export const CONTROL_PLANE_TOOLS = [
+  'etcd',
+  'kube-apiserver',
+  'kubectl',
+  'kube-controller-manager',
+  'kube-scheduler',
+  'kwok',
+  'crossplane-core',
+  'crossplane',
+  'registry',
+  'provider-kubernetes',
+];
+const CROSSPLANE_DATA = join(ROOT, '.tools', `crossplane-${CROSSPLANE_VERSION}`);
+const PROVIDER_CRDS = join(ROOT, '.tools', 'crds', 'provider-kubernetes-v1.2.1');
+const PROMETHEUS_CRDS = join(ROOT, '.tools', 'crds', 'prometheus-operator-v0.85.0');
+const NS_PREFIX = 'sbcp-';
+export const FUNCTION_PORT = 9444;
+export const REGISTRY = '127.0.0.1:5000';
+
+/** True when this machine can run the control plane; otherwise says why loudly, and throws under CI=true. */
+export function controlPlaneAvailable(): boolean {
+  const missing = CONTROL_PLANE_TOOLS.filter((t) => !toolPath(t));
+  const data = [join(CROSSPLANE_DATA, 'crds'), join(CROSSPLANE_DATA, 'chart'), PROVIDER_CRDS, PROMETHEUS_CRDS].filter((p) => !existsSync(p));
+  const problems: string[] = [];
+  if (missing.length) problems.push(`missing tools in .tools/bin: ${missing.join(', ')}`);
+  if (data.length) problems.push(`missing data: ${data.join(', ')}`);
+  if (process.getuid?.() !== 0) problems.push('not root (network namespaces need root)');
+  if (spawnSync('ip', ['-V']).status !== 0) problems.push('no `ip` (iproute2)');
+  if (spawnSync('openssl', ['version']).status !== 0) problems.push('no openssl');
+  if (problems.length === 0) return true;
+  const msg = `the real control plane cannot run (run scripts/install-tools.sh controlplane): ${problems.join('; ')}`;
+  if (IN_CI) throw new Error(`CI=true and ${msg}`);
+  process.stderr.write(`\n!!!!!!!!!! SKIPPED: ${msg} !!!!!!!!!!\n\n`);
+  return false;
+}
+
+export interface Exec {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to completion (bounded), never throwing; stdout/stderr as text. */
+export function run(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<Exec> {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    p.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const timer = setTimeout(() => {
+      stderr += `\n[killed after ${opts.timeoutMs ?? 120_000} ms]`;
+      p.kill('SIGKILL');
+    }, opts.timeoutMs ?? 120_000);
+    p.on('error', (err) => {
+      clearTimeout(timer);
+      resolve({ code: -1, stdout, stderr: stderr + String(err) });
+    });
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+    p.stdin.end(opts.input ?? '');
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `probe` until it returns a value that is not undefined/false, or throws after `timeoutMs` with `what` and the last state. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number, intervalMs = 1000, last?: () => Promise<string> | string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}${last ? `\nlast seen: ${await last()}` : ''}`);
+    await sleep(intervalMs);
+  }
+}
+
+// ----------------------------------------------------------------------------------------------- cleanup
+interface Owned {
+  namespaces: string[];
+  procs: ChildProcess[];
+  dir: string;
+}
+const live = new Set<Owned>();
+
+function killAll(o: Owned, signal: NodeJS.Signals): void {
+  for (const p of o.procs) {
+    if (p.pid && p.exitCode === null && p.signalCode === null) {
+      try {
+        process.kill(-p.pid, signal);
+      } catch {
+        /* gone */
+      }
+    }
+  }
+}
+
+/** Synchronous, idempotent: safe from an exit handler. */
+function destroySync(o: Owned): void {
+  killAll(o, 'SIGKILL');
+  for (const ns of o.namespaces) {
+    const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout ?? '';
+    for (const pid of pids.split(/\s+/).filter(Boolean)) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    spawnSync('ip', ['netns', 'del', ns]);
+  }
+  rmSync(o.dir, { recursive: true, force: true });
+  live.delete(o);
+}
+
+let handlersInstalled = false;
+function installExitHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  process.on('exit', () => {
+    for (const o of [...live]) destroySync(o);
+  });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      for (const o of [...live]) destroySync(o);
+      process.exit(130);
+    });
+  }
+}
+
+/** Removes namespaces (and their processes and files) left by earlier runs whose process is gone. */
+function removeStale(): void {
+  const list = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '';
+  for (const line of list.split('\n')) {
+    const name = line.split(' ')[0] ?? '';
+    const m = new RegExp(`^${NS_PREFIX}(\\d+)-`).exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch {
+      alive = false;
+    }
+    if (alive && pid !== process.pid) continue;
+    if (pid === process.pid) continue;
+    destroySync({ namespaces: [name], procs: [], dir: join(tmpdir(), `${NS_PREFIX}${m[1]}-none`) });
+  }
+  for (const d of readdirSync(tmpdir())) {
+    const m = new RegExp(`^${NS_PREFIX}(\\d+)-`).exec(d);
+    if (!m) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch {
+      rmSync(join(tmpdir(), d), { recursive: true, force: true });
+    }
+  }
+}
+
+// ----------------------------------------------------------------------------------------------- PKI
+function openssl(dir: string, ...args: string[]): void {
+  const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
+}
+
+function signLeaf(dir: string, name: string, cn: string, caName: string, ext: string, subjectExtra = ''): void {
+  writeFileSync(join(dir, `${name}.ext`), `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n${ext}\n`);
+  openssl(dir, 'req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `${subjectExtra}/CN=${cn}`);
+  openssl(dir, 'x509', '-req', '-in', `${name}.csr`, '-CA', `${caName}.crt`, '-CAkey', `${caName}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`);
+}
+
+// ----------------------------------------------------------------------------------------------- chart RBAC
+/**
+ * Renders the few Helm constructs Crossplane's RBAC templates use (values of the chart's defaults: rbacManager.deploy
+ * true, skipAggregatedClusterRoles false, serviceAccount.create true). Anything else fails loudly.
+ */
+export function renderChartTemplate(text: string, namespace: string): string {
+  const out: string[] = [];
+  const stack: boolean[] = [];
+  const active = () => stack.every(Boolean);
+  const cond: Record<string, boolean> = {
+    '.Values.rbacManager.deploy': true,
+    'not .Values.rbacManager.skipAggregatedClusterRoles': true,
+    'not .Values.serviceAccount.create': false,
+  };
+  for (const line of text.split('\n')) {
+    const t = line.trim();
+    const iff = /^\{\{-?\s*if (.+?)\s*-?\}\}$/.exec(t);
+    if (iff) {
+      if (!(iff[1]! in cond)) throw new Error(`chart: unsupported condition ${iff[1]}`);
+      stack.push(cond[iff[1]!]!);
+      continue;
+    }
+    if (/^\{\{-?\s*else\s*-?\}\}$/.test(t)) {
+      stack.push(!stack.pop()!);
+      continue;
+    }
+    if (/^\{\{-?\s*end\s*-?\}\}$/.test(t)) {
+      stack.pop();
+      continue;
+    }
+    if (!active()) continue;
+    if (/^\{\{-?\s*include "crossplane\.labels"/.test(t)) continue;
+    const rendered = line.replaceAll('{{ template "crossplane.name" . }}', 'crossplane').replaceAll('{{ .Release.Namespace }}', namespace);
+    if (rendered.includes('{{')) throw new Error(`chart: unsupported template in: ${line}`);
+    out.push(rendered);
+  }
+  return out.join('\n');
+}
+
+// ----------------------------------------------------------------------------------------------- the control plane
+export interface ComponentNs {
+  /** The namespace's name. */
+  ns: string;
+  /** Its address on the veth pair (as the apiserver sees it). */
+  ip: string;
+  /** The control plane's address on the same pair. */
+  apiserverIp: string;
+}
+
+export class ControlPlane {
+  readonly id: string;
+  readonly ns: string;
+  readonly dir: string;
+  readonly kubeconfig: string;
+  private readonly owned: Owned;
+  private readonly logs = new Map<string, string>();
+  private readonly procs = new Map<string, ChildProcess>();
+  private linkCount = 0;
+  /** Milliseconds each start-up phase took, for the test's report. */
+  readonly timings: Record<string, number> = {};
+
+  private constructor() {
+    this.id = `${process.pid}-${Date.now() % 100000}`;
+    this.ns = `${NS_PREFIX}${this.id}`;
+    this.dir = mkdtempSync(join(tmpdir(), `${NS_PREFIX}${this.id}-`));
+    this.kubeconfig = join(this.dir, 'admin.kubeconfig');
+    this.owned = { namespaces: [this.ns], procs: [], dir: this.dir };
+  }
+
+  /** Starts etcd, Kubernetes, kwok, Crossplane (core + RBAC manager) and provider-kubernetes; ready to take packages. */
+  static async start(): Promise<ControlPlane> {
+    installExitHandlers();
+    removeStale();
+    const cp = new ControlPlane();
+    live.add(cp.owned);
+    try {
+      await cp.boot();
+      return cp;
+    } catch (err) {
+      process.stderr.write(cp.logTails());
+      await cp.stop();
+      throw err;
+    }
+  }
+
+  private async phase<T>(name: string, f: () => Promise<T>): Promise<T> {
+    const t0 = Date.now();
+    const v = await f();
+    this.timings[name] = Date.now() - t0;
+    return v;
+  }
+
+  private async boot(): Promise<void> {
+    await this.phase('network', async () => this.netns());
+    await this.phase('pki', async () => this.pki());
+    await this.phase('etcd+apiserver', async () => {
+      this.startEtcd();
+      await this.waitPort(2379, 'etcd');
+      this.startApiserver();
+      await waitFor('the apiserver to be ready', async () => (await this.kubectl(['get', '--raw', '/readyz'])).stdout.trim() === 'ok', 60_000, 500);
+    });
+    await this.phase('controllers+kwok', async () => {
+      this.startControllers();
+      await this.apply(
+        [0, 1, 2, 3, 4].map((i) => ({
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name: ['crossplane-system', 'default', 'development', 'production', 'platform'][i] },
+        })),
+      );
+    });
+    await this.phase('crossplane', async () => this.installCrossplane());
+    await this.phase('provider-kubernetes', async () => this.installProvider());
+    await this.phase('registry', async () => {
+      this.spawn('registry', this.ns, [join(TOOLS_BIN, 'registry'), '-port', '5000']);
+      await this.waitPort(5000, 'the registry');
+    });
+  }
+
+  // --------------------------------------------------------------------------- processes
+  /** Starts a long-running process in namespace `ns`, logging to <dir>/logs/<name>.log, in its own process group. */
+  spawn(name: string, ns: string, cmd: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+    mkdirSync(join(this.dir, 'logs'), { recursive: true });
+    const log = join(this.dir, 'logs', `${name}.log`);
+    const fd = openSync(log, 'a');
+    const p = spawn('ip', ['netns', 'exec', ns, ...cmd], { detached: true, stdio: ['ignore', fd, fd], env: { PATH: process.env.PATH, HOME: this.dir, ...env } });
+    closeSync(fd);
+    this.logs.set(name, log);
+    this.procs.set(name, p);
+    this.owned.procs.push(p);
+    return p;
+  }
+
+  /** Stops one process started by spawn (SIGTERM, SIGKILL after 10 s). */
+  async kill(name: string): Promise<void> {
+    const p = this.procs.get(name);
+    if (!p?.pid || p.exitCode !== null || p.signalCode !== null) return;
+    const done = new Promise((r) => p.once('exit', r));
+    try {
+      process.kill(-p.pid, 'SIGTERM');
+    } catch {
+      return;
+    }
+    const t = setTimeout(() => {
+      try {
+        process.kill(-p.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }, 10_000);
+    await done;
+    clearTimeout(t);
+  }
+
+  /** The command prefix that runs a process as ServiceAccount `sa` with in-cluster configuration. */
+  private asServiceAccount(sa: string, tokenDir: string, apiserverIp: string): { prefix: string[]; env: NodeJS.ProcessEnv } {
+    return {
+      prefix: [
+        'unshare', '--mount', '--propagation', 'private', 'sh', '-c',
+        'mount -t tmpfs tmpfs /run && mkdir -p /run/secrets/kubernetes.io/serviceaccount && ' +
+          'mount --bind "$0" /run/secrets/kubernetes.io/serviceaccount && exec "$@"',
+        tokenDir,
+      ],
+      env: { KUBERNETES_SERVICE_HOST: apiserverIp, KUBERNETES_SERVICE_PORT: '6443', POD_SERVICE_ACCOUNT: sa },
+    };
+  }
+
+  private async waitPort(port: number, what: string, ns = this.ns): Promise<void> {
+    await waitFor(`${what} on port ${port}`, async () => (await run('ip', ['netns', 'exec', ns, 'bash', '-c', `echo > /dev/tcp/127.0.0.1/${port}`])).code === 0, 60_000, 300, () => this.logTail(what));
+  }
+
+  // --------------------------------------------------------------------------- kubectl
+  async kubectl(args: string[], input?: string, timeoutMs = 60_000): Promise<Exec> {
+    return run('ip', ['netns', 'exec', this.ns, join(TOOLS_BIN, 'kubectl'), '--kubeconfig', this.kubeconfig, ...args], { input, timeoutMs });
+  }
+
+  /** kubectl that must succeed. */
+  async k(args: string[], input?: string): Promise<string> {
+    const r = await this.kubectl(args, input);
+    if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
+    return r.stdout;
+  }
+
+  /** Server-side apply of objects or YAML text. */
+  async apply(docs: Obj[] | string, extra: string[] = []): Promise<string> {
+    const text = typeof docs === 'string' ? docs : docs.map((d) => stringify(d)).join('---\n');
+    return this.k(['apply', '--server-side', '--force-conflicts', '--field-manager=e2e', ...extra, '-f', '-'], text);
+  }
+
+  /** `kubectl get -o json`, or undefined when not found. */
+  async get(resource: string, name: string, namespace?: string): Promise<Obj | undefined> {
+    const r = await this.kubectl(['get', resource, name, '-o', 'json', ...(namespace ? ['-n', namespace] : [])]);
+    if (r.code !== 0) {
+      if (/NotFound|not found/.test(r.stderr)) return undefined;
+      throw new Error(`kubectl get ${resource} ${name}: ${r.stderr}`);
+    }
+    return JSON.parse(r.stdout) as Obj;
+  }
+
+  async list(resource: string, namespace?: string, selector?: string): Promise<Obj[]> {
+    const out = await this.k(['get', resource, '-o', 'json', ...(namespace ? ['-n', namespace] : ['-A']), ...(selector ? ['-l', selector] : [])]);
+    return (JSON.parse(out) as Obj).items as Obj[];
+  }
+
+  // --------------------------------------------------------------------------- network and PKI
+  private netns(): void {
+    const ip = (...a: string[]) => {
+      const r = spawnSync('ip', a, { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`ip ${a.join(' ')}: ${r.stderr}`);
+    };
+    ip('netns', 'add', this.ns);
+    ip('-n', this.ns, 'link', 'set', 'lo', 'up');
+  }
+
+  /** A namespace of its own for one component, joined to the control plane's by a veth pair (a /30). */
+  private componentNs(suffix: string): ComponentNs {
+    const n = this.linkCount++;
+    const ns = `${this.ns}-${suffix}`;
+    this.owned.namespaces.push(ns);
+    const ip = (...a: string[]) => {
+      const r = spawnSync('ip', a, { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`ip ${a.join(' ')}: ${r.stderr}`);
+    };
+    const base = 4 * n;
+    const cpIp = `10.213.${this.subnet()}.${base + 1}`;
+    const compIp = `10.213.${this.subnet()}.${base + 2}`;
+    ip('netns', 'add', ns);
+    ip('-n', ns, 'link', 'set', 'lo', 'up');
+    ip('-n', this.ns, 'link', 'add', `v${n}a`, 'type', 'veth', 'peer', 'name', `v${n}b`, 'netns', ns);
+    ip('-n', this.ns, 'addr', 'add', `${cpIp}/30`, 'dev', `v${n}a`);
+    ip('-n', this.ns, 'link', 'set', `v${n}a`, 'up');
+    ip('-n', ns, 'addr', 'add', `${compIp}/30`, 'dev', `v${n}b`);
+    ip('-n', ns, 'link', 'set', `v${n}b`, 'up');
+    return { ns, ip: compIp, apiserverIp: cpIp };
+  }
+
+  /** The third octet of this run's addresses (only inside namespaces this run made). */
+  private subnet(): number {
+    return process.pid % 250;
+  }
+
+  private pki(): void {
+    const d = join(this.dir, 'pki');
+    mkdirSync(d);
+    openssl(d, 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=streambus-e2e-ca',
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+    const sans = ['IP:127.0.0.1', 'IP:10.0.0.1', 'DNS:localhost', 'DNS:kubernetes', 'DNS:kubernetes.default', 'DNS:kubernetes.default.svc'];
+    for (let n = 0; n < 4; n++) sans.push(`IP:10.213.${this.subnet()}.${4 * n + 1}`);
+    signLeaf(d, 'apiserver', 'kube-apiserver', 'ca', `extendedKeyUsage=serverAuth\nsubjectAltName=${sans.join(',')}`);
+    signLeaf(d, 'admin', 'e2e-admin', 'ca', 'extendedKeyUsage=clientAuth', '/O=system:masters');
+    openssl(d, 'genrsa', '-out', 'sa.key', '2048');
+    openssl(d, 'rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub');
+    const b64 = (f: string) => readFileSync(join(d, f)).toString('base64');
+    writeFileSync(
+      this.kubeconfig,
+      stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'e2e', cluster: { server: 'https://127.0.0.1:6443', 'certificate-authority-data': b64('ca.crt') } }],
+        users: [{ name: 'admin', user: { 'client-certificate-data': b64('admin.crt'), 'client-key-data': b64('admin.key') } }],
+        contexts: [{ name: 'e2e', context: { cluster: 'e2e', user: 'admin' } }],
+        'current-context': 'e2e',
+      }),
+    );
+  }
+
+  // --------------------------------------------------------------------------- Kubernetes
+  private startEtcd(): void {
+    const bin = join(TOOLS_BIN, 'etcd');
+    this.spawn('etcd', this.ns, [bin, '--data-dir', join(this.dir, 'etcd'), '--listen-client-urls', 'http://127.0.0.1:2379',
+      '--advertise-client-urls', 'http://127.0.0.1:2379', '--listen-peer-urls', 'http://127.0.0.1:2380',
+      '--initial-advertise-peer-urls', 'http://127.0.0.1:2380', '--initial-cluster', 'default=http://127.0.0.1:2380',
+      '--unsafe-no-fsync', '--log-level', 'warn']);
+  }
+
+  private startApiserver(): void {
+    const p = (f: string) => join(this.dir, 'pki', f);
+    this.spawn('kube-apiserver', this.ns, [join(TOOLS_BIN, 'kube-apiserver'), '--etcd-servers=http://127.0.0.1:2379',
+      '--bind-address=0.0.0.0', '--advertise-address=127.0.0.1', '--secure-port=6443',
+      `--tls-cert-file=${p('apiserver.crt')}`, `--tls-private-key-file=${p('apiserver.key')}`, `--client-ca-file=${p('ca.crt')}`,
+      `--service-account-key-file=${p('sa.pub')}`, `--service-account-signing-key-file=${p('sa.key')}`,
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local', '--service-cluster-ip-range=10.0.0.0/24',
+      '--authorization-mode=Node,RBAC', '--endpoint-reconciler-type=none', '--v=1']);
+  }
+
+  private startControllers(): void {
+    const p = (f: string) => join(this.dir, 'pki', f);
+    this.spawn('kube-controller-manager', this.ns, [join(TOOLS_BIN, 'kube-controller-manager'), `--kubeconfig=${this.kubeconfig}`,
+      '--leader-elect=false', '--bind-address=127.0.0.1', `--service-account-private-key-file=${p('sa.key')}`, `--root-ca-file=${p('ca.crt')}`,
+      '--controllers=*,-nodeipam,-service-lb-controller,-cloud-node-lifecycle-controller', '--v=1']);
+    this.spawn('kube-scheduler', this.ns, [join(TOOLS_BIN, 'kube-scheduler'), `--kubeconfig=${this.kubeconfig}`, '--leader-elect=false', '--bind-address=127.0.0.1', '--v=1']);
+    this.spawn('kwok', this.ns, [join(TOOLS_BIN, 'kwok'), `--kubeconfig=${this.kubeconfig}`, '--manage-all-nodes=false',
+      '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake', '--cidr=10.244.0.1/24', '--node-ip=10.244.0.1',
+      '--node-lease-duration-seconds=40', '--config=/dev/null']);
+  }
+
+  /** Fake nodes (kwok marks their pods Running and Ready), with labels and taints. */
+  async addNodes(nodes: { name: string; labels?: Record<string, string>; taints?: Obj[]; cpu?: string; memory?: string }[]): Promise<void> {
+    await this.apply(
+      nodes.map((n) => ({
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: {
+          name: n.name,
+          annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
+          labels: { 'kubernetes.io/hostname': n.name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', type: 'kwok', ...(n.labels ?? {}) },
+        },
+        spec: { ...(n.taints ? { taints: n.taints } : {}) },
+        status: {
+          allocatable: { cpu: n.cpu ?? '64', memory: n.memory ?? '256Gi', pods: '110' },
+          capacity: { cpu: n.cpu ?? '64', memory: n.memory ?? '256Gi', pods: '110' },
+          nodeInfo: { architecture: 'amd64', kubeletVersion: 'fake', operatingSystem: 'linux' },
+          phase: 'Running',
+        },
+      })),
+    );
+  }
+
+  /** A StorageClass with pre-made hostPath volumes (no provisioner here), `count` of each size. */
+  async addStorage(storageClass: string | undefined, sizes: string[], count: number, isDefault = false): Promise<void> {
+    const cls = storageClass ?? 'e2e-default';
+    const docs: Obj[] = [
+      {
+        apiVersion: 'storage.k8s.io/v1',
+        kind: 'StorageClass',
+        metadata: { name: cls, ...(isDefault ? { annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } } : {}) },
+        provisioner: 'kubernetes.io/no-provisioner',
+        volumeBindingMode: 'Immediate',
+        reclaimPolicy: 'Retain',
+      },
+    ];
+    for (const size of sizes) {
+      for (let i = 0; i < count; i++) {
+        const name = `pv-${cls}-${size.toLowerCase()}-${i}`;
+        docs.push({
+          apiVersion: 'v1',
+          kind: 'PersistentVolume',
+          metadata: { name },
+          spec: { capacity: { storage: size }, accessModes: ['ReadWriteOnce'], storageClassName: cls, persistentVolumeReclaimPolicy: 'Retain', hostPath: { path: `/tmp/${name}` } },
+        });
+      }
+    }
+    await this.apply(docs);
+  }
+
+  // --------------------------------------------------------------------------- Crossplane
+  /** A ServiceAccount's token (TokenRequest), ca.crt and namespace in a folder, as the kubelet mounts them. */
+  private async serviceAccountDir(sa: string, namespace = 'crossplane-system'): Promise<string> {
+    const token = (await this.k(['create', 'token', sa, '-n', namespace, '--duration=48h'])).trim();
+    const d = join(this.dir, 'sa', sa);
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, 'token'), token);
+    writeFileSync(join(d, 'ca.crt'), readFileSync(join(this.dir, 'pki', 'ca.crt')));
+    writeFileSync(join(d, 'namespace'), namespace);
+    return d;
+  }
+
+  private async installCrossplane(): Promise<void> {
+    const ns = 'crossplane-system';
+    await this.apply(['crossplane', 'crossplane-rbac-manager', 'provider-kubernetes'].map((name) => ({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: ns } })));
+    // Crossplane's own ClusterRoles and bindings, from its Helm chart.
+    const chart = join(CROSSPLANE_DATA, 'chart');
+    const rbac = readdirSync(chart).sort().map((f) => renderChartTemplate(readFileSync(join(chart, f), 'utf8'), ns)).join('\n---\n');
+    const rbacDocs = parseAllDocuments(rbac).map((d) => d.toJS() as Obj).filter(Boolean);
+    // The chart binds the RBAC manager's role to its ServiceAccount `crossplane-rbac-manager`.
+    await this.apply(rbacDocs);
+    const crds = join(CROSSPLANE_DATA, 'crds');
+    await this.k(['apply', '--server-side', '-f', crds]);
+    await this.k(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
+
+    const xp = await this.serviceAccountDir('crossplane');
+    const sa = this.asServiceAccount('crossplane', xp, '127.0.0.1');
+    const env = {
+      ...sa.env,
+      POD_NAMESPACE: ns,
+      CRDS_PATH: crds,
+      ENABLE_WEBHOOKS: 'false',
+      TLS_CA_SECRET_NAME: 'crossplane-root-ca',
+      TLS_CLIENT_SECRET_NAME: 'crossplane-tls-client',
+    };
+    // `core init`: installs the CRDs, Crossplane's CA and its client certificate (Secrets). A fresh apiserver can refuse
+    // the first attempt (`no matches for kind "Lock"`): retried.
+    await waitFor('crossplane core init', async () => {
+      const r = await run('ip', ['netns', 'exec', this.ns, ...sa.prefix, join(TOOLS_BIN, 'crossplane-core'), 'core', 'init'], { env: { PATH: process.env.PATH, ...env }, timeoutMs: 120_000 });
+      if (r.code !== 0) this.timings.initRetries = (this.timings.initRetries ?? 0) + 1;
+      return r.code === 0 || undefined;
+    }, 180_000, 2000);
+    const client = await this.get('secret', 'crossplane-tls-client', ns);
+    if (!client) throw new Error('crossplane core init made no crossplane-tls-client Secret');
+    const tlsDir = join(this.dir, 'crossplane-tls-client');
+    mkdirSync(tlsDir);
+    for (const k of ['tls.crt', 'tls.key', 'ca.crt']) writeFileSync(join(tlsDir, k), Buffer.from(client.data[k], 'base64'));
+    mkdirSync(join(this.dir, 'xpkg-cache'));
+    this.spawn('crossplane', this.ns, [...sa.prefix, join(TOOLS_BIN, 'crossplane-core'), 'core', 'start', '--namespace', ns,
+      '--enable-webhooks=false', '--package-runtime', 'External', '--tls-client-certs-dir', tlsDir, '--xpkg-cache-dir', join(this.dir, 'xpkg-cache')],
+      { ...env, METRICS_PORT: '8082', HEALTH_PROBE_PORT: '8083' });
+
+    // The RBAC manager (its own network namespace: it binds :8080 like provider-kubernetes).
+    const rb = this.componentNs('rbac');
+    const rbDir = await this.serviceAccountDir('crossplane-rbac-manager');
+    const rsa = this.asServiceAccount('crossplane-rbac-manager', rbDir, rb.apiserverIp);
+    const rbEnv = { ...rsa.env, POD_NAMESPACE: ns };
+    const init = await run('ip', ['netns', 'exec', rb.ns, ...rsa.prefix, join(TOOLS_BIN, 'crossplane-core'), 'rbac', 'init'], { env: { PATH: process.env.PATH, ...rbEnv } });
+    if (init.code !== 0) throw new Error(`crossplane rbac init: ${init.stderr}`);
+    this.spawn('crossplane-rbac-manager', rb.ns, [...rsa.prefix, join(TOOLS_BIN, 'crossplane-core'), 'rbac', 'start', '--provider-clusterrole=crossplane:allowed-provider-permissions'], rbEnv);
+    await waitFor('Crossplane to serve its APIs (pkg.crossplane.io Functions)', async () => (await this.kubectl(['get', 'functions.pkg.crossplane.io'])).code === 0, 60_000);
+  }
+
+  /**
+   * provider-kubernetes, run as its ServiceAccount in a namespace of its own, with its CRDs (conversion: None: the
+   * package manager would point it at the provider's webhook Service, which needs cluster DNS), the ClusterRoles the
+   * RBAC manager derives for a provider revision (its own API groups for the provider, the managed kinds for
+   * Crossplane), and the project's deploy/provider-kubernetes manifests (what it may manage, ProviderConfig).
+   */
+  private async installProvider(): Promise<void> {
+    const crds = readdirSync(PROVIDER_CRDS).filter((f) => f.endsWith('.yaml')).map((f) => {
+      const doc = parseAllDocuments(readFileSync(join(PROVIDER_CRDS, f), 'utf8'))[0]!.toJS() as Obj;
+      doc.spec.conversion = { strategy: 'None' };
+      return doc;
+    });
+    await this.apply(crds);
+    await this.k(['wait', '--for=condition=Established', '--timeout=60s', 'crd', ...crds.map((c) => c.metadata.name)]);
+    const groups = ['kubernetes.crossplane.io', 'kubernetes.m.crossplane.io'];
+    await this.apply([
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: { name: 'crossplane:provider:provider-kubernetes:system' },
+        rules: [
+          { apiGroups: groups, resources: ['*'], verbs: ['get', 'list', 'watch', 'update', 'patch', 'create', 'delete'] },
+          { apiGroups: [''], resources: ['secrets', 'configmaps', 'events'], verbs: ['*'] },
+          { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['*'] },
+        ],
+      },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: 'crossplane:provider:provider-kubernetes:system' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'crossplane:provider:provider-kubernetes:system' },
+        subjects: [{ kind: 'ServiceAccount', name: 'provider-kubernetes', namespace: 'crossplane-system' }],
+      },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: { name: 'crossplane:provider:provider-kubernetes:aggregate-to-crossplane', labels: { 'rbac.crossplane.io/aggregate-to-crossplane': 'true' } },
+        rules: [{ apiGroups: groups, resources: ['*'], verbs: ['*'] }],
+      },
+    ]);
+    await this.apply(readFileSync(join(ROOT, 'deploy/provider-kubernetes/clusterrole.yaml'), 'utf8'));
+    await this.apply(readFileSync(join(ROOT, 'deploy/provider-kubernetes/in-cluster.yaml'), 'utf8'));
+    const pn = this.componentNs('provider');
+    const dir = await this.serviceAccountDir('provider-kubernetes');
+    const sa = this.asServiceAccount('provider-kubernetes', dir, pn.apiserverIp);
+    const certs = join(this.dir, 'provider-webhook');
+    mkdirSync(certs);
+    signLeaf(join(this.dir, 'pki'), 'provider-webhook', 'provider-kubernetes', 'ca', 'extendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost');
+    for (const [from, to] of [['provider-webhook.crt', 'tls.crt'], ['provider-webhook.key', 'tls.key']] as const) writeFileSync(join(certs, to), readFileSync(join(this.dir, 'pki', from)));
+    this.spawn('provider-kubernetes', pn.ns, [...sa.prefix, join(TOOLS_BIN, 'provider-kubernetes'), '--poll=30s', '--enable-watches'],
+      { ...sa.env, TLS_SERVER_CERTS_DIR: certs, POD_NAMESPACE: 'crossplane-system' });
+    // prometheus-operator CRDs: claims that ask for monitoring compose ServiceMonitors and PrometheusRules.
+    await this.k(['apply', '--server-side', '-f', PROMETHEUS_CRDS]);
+  }
+
+  // --------------------------------------------------------------------------- the function, as a package
+  /**
+   * Builds the Function package with `crossplane xpkg build`, pushes it to the local registry, installs it as
+   * `name` and plays the External runtime: a serving certificate signed by Crossplane's CA, the function started with
+   * it, the FunctionRevision told its endpoint. Returns when the Function is Healthy.
+   */
+  async installFunction(name: string, tag = 'v0.1.0'): Promise<void> {
+    const out = join(this.dir, 'xpkg');
+    const build = await run('bash', [join(ROOT, 'scripts/build-xpkg.sh'), '-o', out], { timeoutMs: 180_000 });
+    if (build.code !== 0) throw new Error(`build-xpkg: ${build.stderr}`);
+    const ref = `${REGISTRY}/streambus-io/function-streambus:${tag}`;
+    const push = await run('ip', ['netns', 'exec', this.ns, join(TOOLS_BIN, 'crossplane'), 'xpkg', 'push', '-f', join(out, 'function-streambus.xpkg'), ref], { timeoutMs: 120_000 });
+    if (push.code !== 0) throw new Error(`xpkg push: ${push.stderr}${push.stdout}`);
+    await this.apply([{ apiVersion: 'pkg.crossplane.io/v1', kind: 'Function', metadata: { name }, spec: { package: ref } }]);
+    const rev = await waitFor(`a FunctionRevision of ${name}`, async () => (await this.list('functionrevisions.pkg.crossplane.io', undefined, `pkg.crossplane.io/package=${name}`))[0], 120_000, 1000, () => this.describe('function', name));
+
+    // The runtime's part: Crossplane's CA signs the function's serving certificate.
+    const root = await this.get('secret', 'crossplane-root-ca', 'crossplane-system');
+    if (!root) throw new Error('no crossplane-root-ca Secret');
+    const pki = join(this.dir, 'fn-pki');
+    mkdirSync(pki);
+    writeFileSync(join(pki, 'xp-ca.crt'), Buffer.from(root.data['tls.crt'], 'base64'));
+    writeFileSync(join(pki, 'xp-ca.key'), Buffer.from(root.data['tls.key'], 'base64'));
+    signLeaf(pki, 'fn', name, 'xp-ca', 'extendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1');
+    const certs = join(this.dir, 'fn-certs');
+    mkdirSync(certs);
+    writeFileSync(join(certs, 'tls.crt'), readFileSync(join(pki, 'fn.crt')));
+    writeFileSync(join(certs, 'tls.key'), readFileSync(join(pki, 'fn.key')));
+    writeFileSync(join(certs, 'ca.crt'), readFileSync(join(pki, 'xp-ca.crt')));
+    const secretName = `${name}-tls-server`;
+    await this.apply([
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: secretName, namespace: 'crossplane-system' },
+        type: 'kubernetes.io/tls',
+        data: { 'tls.crt': readFileSync(join(certs, 'tls.crt')).toString('base64'), 'tls.key': readFileSync(join(certs, 'tls.key')).toString('base64'), 'ca.crt': readFileSync(join(certs, 'ca.crt')).toString('base64') },
+      },
+    ]);
+    this.startFunction(certs);
+    await this.waitPort(FUNCTION_PORT, 'function-streambus');
+    await this.k(['patch', 'functionrevision', rev.metadata.name, '--subresource=status', '--type=merge', '-p',
+      JSON.stringify({ status: { tlsServerSecretName: secretName, endpoint: `dns:///localhost:${FUNCTION_PORT}` } })]);
+    await waitFor(`Function ${name} Healthy`, async () => {
+      const f = await this.get('functions.pkg.crossplane.io', name);
+      return (f?.status?.conditions as Obj[] | undefined)?.some((c) => c.type === 'Healthy' && c.status === 'True');
+    }, 120_000, 1000, () => this.describe('function', name));
+  }
+
+  /** Starts (or restarts) the function: the built dist/, TLS from `certs` (Crossplane's CA as ca.crt). */
+  startFunction(certs = join(this.dir, 'fn-certs')): ChildProcess {
+    return this.spawn('function-streambus', this.ns, [process.execPath, join(ROOT, 'dist/src/main.js'), '--address', `127.0.0.1:${FUNCTION_PORT}`,
+      '--tls-server-certs-dir', certs, '--metrics-address', '127.0.0.1:18080']);
+  }
+
+  /** The XRD, the Compositions and (unless told otherwise) the Direct-mode ClusterRole, as docs/install.md applies them. */
+  async installApi(opts: { directModeRbac?: boolean } = {}): Promise<void> {
+    await this.apply(readFileSync(join(ROOT, 'apis/xrd.yaml'), 'utf8'));
+    await waitFor('the XRD to be Established and Offered', async () => {
+      const x = await this.get('compositeresourcedefinitions.apiextensions.crossplane.io', 'xstreambusclusters.streambus.io');
+      const c = (x?.status?.conditions ?? []) as Obj[];
+      return c.some((y) => y.type === 'Established' && y.status === 'True') && c.some((y) => y.type === 'Offered' && y.status === 'True');
+    }, 120_000, 1000, () => this.describe('xrd', 'xstreambusclusters.streambus.io'));
+    for (const f of readdirSync(join(ROOT, 'compositions')).filter((x) => x.endsWith('.yaml')).sort()) {
+      await this.apply(readFileSync(join(ROOT, 'compositions', f), 'utf8'));
+    }
+    if (opts.directModeRbac !== false) await this.apply(readFileSync(join(ROOT, 'deploy/rbac/direct-mode-clusterrole.yaml'), 'utf8'));
+  }
+
+  // --------------------------------------------------------------------------- diagnostics and teardown
+  async describe(kind: string, name: string, namespace?: string): Promise<string> {
+    const r = await this.kubectl(['get', kind, name, '-o', 'yaml', ...(namespace ? ['-n', namespace] : [])]);
+    return (r.stdout || r.stderr).slice(0, 6000);
+  }
+
+  logTail(name: string, lines = 30): string {
+    const f = this.logs.get(name);
+    if (!f || !existsSync(f)) return `(no log for ${name})`;
+    return readFileSync(f, 'utf8').split('\n').slice(-lines).join('\n');
+  }
+
+  logTails(lines = 25): string {
+    return [...this.logs.keys()].map((n) => `\n----- ${n} (last ${lines} lines)\n${this.logTail(n, lines)}`).join('\n');
+  }
+
+  /** Resident memory of every process of the stack, in MiB, from /proc. */
+  memory(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [name, p] of this.procs) {
+      if (!p.pid || p.exitCode !== null) continue;
+      try {
+        const status = readFileSync(`/proc/${p.pid}/status`, 'utf8');
+        const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+        out[name] = Math.round(kb / 1024);
+      } catch {
+        /* exited */
+      }
+    }
+    return out;
+  }
+
+  async stop(): Promise<void> {
+    killAll(this.owned, 'SIGTERM');
+    await sleep(500);
+    destroySync(this.owned);
+  }
+}
