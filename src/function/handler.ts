@@ -28,6 +28,7 @@ import { tlsEnabled, tlsSecretName } from '../render/security.js';
 import type { StreamBusClusterSpec as Spec } from '../api/schema.js';
 import { formatZodError } from './errors.js';
 import { checkRequest } from './guard.js';
+import { xrScope } from './api.js';
 import { resolveIdentity } from './identity.js';
 import { isReady } from './readiness.js';
 import { Lru } from './cache.js';
@@ -109,6 +110,8 @@ export function runFunction(req: RunFunctionRequest): RunFunctionResponse {
   if (!spec.success) return fatal(rsp, 'ValidateSpec', formatZodError('spec', spec.error));
 
   const platform = input.data.spec;
+  // Legacy (cluster-scoped, claims) or namespaced XR (Crossplane 2): see api.ts.
+  const scope = xrScope(xr);
   const mode = platform.mode;
   const observed = req.observed?.resources ?? {};
   const seen = (key: string) => observedManifest(obj(observed[key]?.resource), mode);
@@ -134,6 +137,7 @@ export function runFunction(req: RunFunctionRequest): RunFunctionResponse {
   const renderKey = JSON.stringify([
     id.xrName,
     id.identity,
+    scope,
     platform,
     specKey,
     guarded.refusals.length ? guarded.spec : null,
@@ -142,8 +146,9 @@ export function runFunction(req: RunFunctionRequest): RunFunctionResponse {
   ]);
   const rendered = renderCache.get(renderKey, () => {
     const composed = renderCluster(model);
-    if (mode === 'Direct') composed.push({ key: 'connection-secret', manifest: connectionSecret(model, conn) });
-    return composed.map((c) => ({ key: c.key, kind: String(c.manifest.kind), resource: wrap(c, id.xrName, platform) }));
+    // A namespaced XR has no connection Secret of its own: its connection details are always a composed Secret.
+    if (mode === 'Direct' || scope === 'Namespaced') composed.push({ key: 'connection-secret', manifest: connectionSecret(model, conn) });
+    return composed.map((c) => ({ key: c.key, kind: String(c.manifest.kind), resource: wrap(c, id.xrName, platform, scope) }));
   });
 
   for (const c of rendered) {
