@@ -55,6 +55,7 @@ const ALLOWED = new Set([
   'pkg.crossplane.io/v1/Function',
   'pkg.crossplane.io/v1/Configuration',
   'pkg.crossplane.io/v1beta1/DeploymentRuntimeConfig',
+  'pkg.crossplane.io/v1beta1/ImageConfig',
   'kubernetes.crossplane.io/v1alpha1/ProviderConfig',
   'kubernetes.m.crossplane.io/v1alpha1/ClusterProviderConfig',
   'rbac.authorization.k8s.io/v1/ClusterRole',
@@ -79,7 +80,7 @@ describe('docs/install.md', () => {
 
   it('installs provider-kubernetes and the function before the Configuration, and claims after it', () => {
     const at = (needle: string) => commands.findIndex((c) => c.startsWith('kubectl apply') && c.includes(needle));
-    const order = ['deploy/provider-kubernetes/provider.yaml', 'deploy/function.yaml', 'deploy/configuration.yaml', 'deploy/claim.yaml'].map(at);
+    const order = ['deploy/runtime-configs.yaml', 'deploy/provider-kubernetes/provider.yaml', 'deploy/function.yaml', 'deploy/configuration.yaml', 'deploy/claim.yaml'].map(at);
     expect(order.every((i) => i >= 0), String(order)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
   });
@@ -147,6 +148,19 @@ describe('deploy/ manifests', () => {
     expect(c.metadata.name).toBe(meta.metadata.name);
     // Both Configurations depend on the same function package, which deploy/function.yaml installs.
     expect((meta.spec.dependsOn as Obj[]).find((d) => d.kind === 'Function')).toEqual(dependency('Function'));
+  });
+
+  it('give the function and provider-kubernetes their runtime configs through ImageConfigs, also when installed as dependencies', () => {
+    const fnPackage = splitRef(one('Function').spec.package)[0]!;
+    const providerPackage = splitRef(one('Provider').spec.package)[0]!;
+    for (const [pkg, installed] of [[fnPackage, one('Function')], [providerPackage, one('Provider')]] as const) {
+      const ic = all('ImageConfig').filter((m) => (m.doc.spec.matchImages as Obj[]).some((mi) => pkg.startsWith(mi.prefix)));
+      expect(ic, pkg).toHaveLength(1);
+      expect(ic[0]!.file).toBe('deploy/runtime-configs.yaml');
+      // The same runtime config whether we install the package or Crossplane installs it as a dependency.
+      expect(ic[0]!.doc.spec.runtime.configRef.name).toBe(installed.spec.runtimeConfigRef.name);
+      one('DeploymentRuntimeConfig', ic[0]!.doc.spec.runtime.configRef.name);
+    }
   });
 
   it('reference DeploymentRuntimeConfigs that exist', () => {
