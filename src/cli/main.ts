@@ -202,7 +202,8 @@ export function render(args: string[], io: Io): number {
     io.stderr(`error: no input: give one or more claim or XR files or folders, or - for standard input\n\n${RENDER_USAGE}`);
     return EXIT_USAGE;
   }
-  if (positionals.filter((p) => p === STDIN).length > 1) {
+  const stdinUses = [...positionals, ...(values.observed ?? []), ...(values['required-resources'] ?? [])].filter((p) => p === STDIN).length;
+  if (stdinUses > 1) {
     io.stderr('error: - (standard input) can be given only once\n');
     return EXIT_USAGE;
   }

@@ -374,6 +374,7 @@ describe('render: kind: List and standard input', () => {
 
   it('refuses - twice, and standard input without a StreamBusCluster', () => {
     expect(cli('render', '-', '-').code).toBe(EXIT_USAGE);
+    expect(cli('render', '-o', '-', '-').stderr).toContain('- (standard input) can be given only once');
     let stderr = '';
     const code = main(['render', '-'], { stdout: () => {}, stderr: (s) => (stderr += s), cwd: ROOT, stdin: () => 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n' });
     expect(code).toBe(EXIT_USAGE);
