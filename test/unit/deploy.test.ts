@@ -148,6 +148,11 @@ describe('deploy/ manifests', () => {
     expect(c.metadata.name).toBe(meta.metadata.name);
     // Both Configurations depend on the same function package, which deploy/function.yaml installs.
     expect((meta.spec.dependsOn as Obj[]).find((d) => d.kind === 'Function')).toEqual(dependency('Function'));
+    // ...and on provider-kubernetes, in a range the Provider deploy/ installs satisfies.
+    const provider = (meta.spec.dependsOn as Obj[]).find((d) => d.kind === 'Provider')!;
+    const [providerRepo, providerTag] = splitRef(one('Provider').spec.package);
+    expect(providerRepo).toBe(provider.package);
+    expect(satisfies(providerTag!, provider.version), `${providerTag} in ${provider.version}`).toBe(true);
   });
 
   it('give the function and provider-kubernetes their runtime configs through ImageConfigs, also when installed as dependencies', () => {
