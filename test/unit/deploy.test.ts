@@ -161,7 +161,7 @@ describe('deploy/ manifests', () => {
     for (const [pkg, installed] of [[fnPackage, one('Function')], [providerPackage, one('Provider')]] as const) {
       const ic = all('ImageConfig').filter((m) => (m.doc.spec.matchImages as Obj[]).some((mi) => pkg.startsWith(mi.prefix)));
       expect(ic, pkg).toHaveLength(1);
-      expect(ic[0]!.file).toBe('deploy/runtime-configs.yaml');
+      expect(ic[0]!.file).toBe('deploy/imageconfig-runtime.yaml');
       // The same runtime config whether we install the package or Crossplane installs it as a dependency.
       expect(ic[0]!.doc.spec.runtime.configRef.name).toBe(installed.spec.runtimeConfigRef.name);
       one('DeploymentRuntimeConfig', ic[0]!.doc.spec.runtime.configRef.name);
