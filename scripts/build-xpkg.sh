@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Builds the two Crossplane packages with the real CLI (`crossplane xpkg build`), offline:
-#   OUT/function-streambus.xpkg       package/ (crossplane.yaml + the input CRD); no examples
-#   OUT/configuration-streambus.xpkg  configuration/crossplane.yaml + apis/*.yaml + every compositions/*.yaml;
-#                                     examples: every examples/*/claim.yaml
+# Builds the three Crossplane packages with the real CLI (`crossplane xpkg build`), offline:
+#   OUT/function-streambus.xpkg          package/ (crossplane.yaml + the input CRD); no examples
+#   OUT/configuration-streambus.xpkg     legacy API (claims): configuration/crossplane.yaml + apis/*.yaml + every
+#                                        compositions/*.yaml; examples: every examples/*/claim.yaml (as claims)
+#   OUT/configuration-streambus-v2.xpkg  Crossplane 2 API (namespaced XRs): configuration-v2/crossplane.yaml +
+#                                        apis/v2/*.yaml + every compositions/v2/*.yaml; examples: the same
+#                                        examples/*/claim.yaml files, which are namespaced XRs in this API
 #
 # Usage: scripts/build-xpkg.sh [-o OUT] [--embed-runtime-image REF | --embed-runtime-image-tarball FILE]
 #   -o OUT                             output folder (default .tmp/xpkg)
@@ -47,4 +50,12 @@ done
 "$crossplane" xpkg build --package-root "$stage/configuration" --examples-root "$stage/examples" \
   -o "$out/configuration-streambus.xpkg"
 
-ls -l "$out"/function-streambus.xpkg "$out"/configuration-streambus.xpkg
+# Configuration for Crossplane 2: the v2 XRD and the Compositions for namespaced XRs; the same example manifests.
+mkdir -p "$stage/configuration-v2/apis" "$stage/configuration-v2/compositions"
+cp "$root/configuration-v2/crossplane.yaml" "$stage/configuration-v2/"
+cp "$root"/apis/v2/*.yaml "$stage/configuration-v2/apis/"
+cp "$root"/compositions/v2/*.yaml "$stage/configuration-v2/compositions/"
+"$crossplane" xpkg build --package-root "$stage/configuration-v2" --examples-root "$stage/examples" \
+  -o "$out/configuration-streambus-v2.xpkg"
+
+ls -l "$out"/function-streambus.xpkg "$out"/configuration-streambus.xpkg "$out"/configuration-streambus-v2.xpkg

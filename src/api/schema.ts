@@ -459,6 +459,14 @@ export const FunctionInputSpec = z
       .regex(DNS1123_SUBDOMAIN)
       .default('default')
       .describe('provider-kubernetes ProviderConfig the Objects use (Object mode).'),
+    providerConfigKind: z
+      .enum(['ClusterProviderConfig', 'ProviderConfig'])
+      .default('ClusterProviderConfig')
+      .describe(
+        'Kind of the provider-kubernetes provider config that namespaced Objects (kubernetes.m.crossplane.io, for ' +
+          'namespaced StreamBusCluster XRs) reference: ClusterProviderConfig (one for the whole cluster) or ProviderConfig ' +
+          '(in the XR\'s namespace). Cluster-scoped Objects (legacy XRs) always use a cluster-scoped ProviderConfig.',
+      ),
     clusterDomain: z
       .string()
       .min(1)

@@ -405,7 +405,10 @@ export function examplesMarkdown(root: string): string {
     "The StreamBus operator's example manifests, unchanged, as claims in `examples/<name>/claim.yaml`; next to each, " +
     '`xr.yaml` is the composite resource (XR) Crossplane creates from it. What each one composes below is rendered ' +
     'by the code with the default Composition (`compositions/composition.yaml`), as `function-streambus render` ' +
-    'prints it (see [render](render.md)); in a cluster the XR name ends in a random suffix instead.\n\n' +
+    'prints it (see [render](render.md)); in a cluster the XR name ends in a random suffix instead. With the Crossplane 2 ' +
+    'API (`configuration-streambus-v2`) the same manifests are namespaced XRs: the same Kubernetes objects are composed, ' +
+    'wrapped in namespaced Objects named `<name>-<resource>` in the manifest\'s namespace, plus the connection Secret ' +
+    '`<name>-connection`.\n\n' +
     'The operator\'s manifests name images such as `streambus/broker:latest` or `streambus/broker:v0.6.0`. StreamBus publishes ' +
     `its broker as \`ghcr.io/gstreamio/streambus/broker:<version>\` (the function input defaults to \`${FunctionInputSpec.parse({}).defaultImageRepository}:${FunctionInputSpec.parse({}).defaultImageTag}\`); ` +
     'leave `spec.image` and `spec.version` out of a claim to get the platform default from the function input.\n\n';
@@ -424,7 +427,12 @@ export function examplesMarkdown(root: string): string {
     md +=
       `Claim \`${String(meta.name)}\` in namespace \`${String(meta.namespace ?? 'default')}\`, ` +
       `${spec.replicas === 1 ? '1 broker' : `${String(spec.replicas ?? 'the default number of')} brokers`}; it sets ${Object.keys(spec).map((k) => `\`${k}\``).join(', ')}.\n\n`;
-    md += '```sh\n' + `kubectl apply -f ${path}\n` + `npx function-streambus render ${path}\n` + '```\n\n';
+    md +=
+      '```sh\n' +
+      `kubectl apply -f ${path}\n` +
+      `node dist/src/cli/main.js render ${path}                    # legacy API: a claim\n` +
+      `node dist/src/cli/main.js render --api namespaced ${path}   # Crossplane 2 API: a namespaced XR\n` +
+      '```\n\n';
     if (out.fatal) {
       md += `The function refuses it: \`${out.fatal.message}\`.\n\n`;
       continue;

@@ -29,6 +29,8 @@ import type { StreamBusClusterSpec as Spec } from '../api/schema.js';
 import { applyFailureMessage, applyFailures, type ApplyFailure } from './applied.js';
 import { formatZodError } from './errors.js';
 import { checkRequest } from './guard.js';
+import { managementPolicies, withManagementPolicies } from './adoption.js';
+import { xrScope } from './api.js';
 import { resolveIdentity } from './identity.js';
 import { isReady } from './readiness.js';
 import { Lru } from './cache.js';
@@ -110,6 +112,8 @@ export function runFunction(req: RunFunctionRequest): RunFunctionResponse {
   if (!spec.success) return fatal(rsp, 'ValidateSpec', formatZodError('spec', spec.error));
 
   const platform = input.data.spec;
+  // Legacy (cluster-scoped, claims) or namespaced XR (Crossplane 2): see api.ts.
+  const scope = xrScope(xr);
   const mode = platform.mode;
   const observed = req.observed?.resources ?? {};
   const seen = (key: string) => observedManifest(obj(observed[key]?.resource), mode);
@@ -117,6 +121,12 @@ export function runFunction(req: RunFunctionRequest): RunFunctionResponse {
 
   // Day-2 safety: render what is safe, keep what is observed where a change would lose data.
   const meta = obj(xr.metadata) ?? {};
+  // Adoption of running objects: provider-kubernetes management policies from an annotation (adoption.ts).
+  const policies = managementPolicies(obj(meta.annotations) ?? {});
+  if (!policies.ok) return fatal(rsp, 'ResolveManagementPolicies', policies.message);
+  if (policies.policies && mode === 'Direct') {
+    rsp.results.push(result(Severity.SEVERITY_WARNING, 'ManagementPoliciesIgnored', 'ResolveManagementPolicies: Direct mode composes raw objects, which have no management policies; the annotation is ignored', Target.TARGET_COMPOSITE_AND_CLAIM));
+  }
   // The guard judges changes against the StatefulSet as it runs; until provider-kubernetes has observed it, against
   // the StatefulSet the Object was last told to apply (never against nothing, which would let any change through).
   const stsApplied = stsObserved ?? lastApplied(obj(observed.statefulset?.resource));
@@ -135,6 +145,8 @@ export function runFunction(req: RunFunctionRequest): RunFunctionResponse {
   const renderKey = JSON.stringify([
     id.xrName,
     id.identity,
+    scope,
+    policies.policies ?? null,
     platform,
     specKey,
     guarded.refusals.length ? guarded.spec : null,
@@ -143,8 +155,9 @@ export function runFunction(req: RunFunctionRequest): RunFunctionResponse {
   ]);
   const rendered = renderCache.get(renderKey, () => {
     const composed = renderCluster(model);
-    if (mode === 'Direct') composed.push({ key: 'connection-secret', manifest: connectionSecret(model, conn) });
-    return composed.map((c) => ({ key: c.key, kind: String(c.manifest.kind), resource: wrap(c, id.xrName, platform) }));
+    // A namespaced XR has no connection Secret of its own: its connection details are always a composed Secret.
+    if (mode === 'Direct' || scope === 'Namespaced') composed.push({ key: 'connection-secret', manifest: connectionSecret(model, conn) });
+    return composed.map((c) => ({ key: c.key, kind: String(c.manifest.kind), resource: withManagementPolicies(wrap(c, id.xrName, platform, scope), policies.policies) }));
   });
 
   for (const c of rendered) {

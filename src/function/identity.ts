@@ -2,6 +2,8 @@
  * Who an XR is: the cluster's name and namespace.
  * Legacy (v1) XRs are cluster-scoped and Crossplane does not namespace their composed resources:
  * the claim's name and namespace reach the XR as labels (and spec.claimRef), and name everything composed.
+ * Namespaced XRs (Crossplane 2, apiextensions.crossplane.io/v2 XRD) have no claim: their own metadata.name and
+ * metadata.namespace are the cluster's (see ./api.ts).
  */
 import type { ClusterIdentity } from '../render/model.js';
 import { checkClusterName } from '../render/model.js';
@@ -21,8 +23,10 @@ export function resolveIdentity(xr: Obj): IdentityResult {
   const claimRef = obj(obj(xr.spec)?.claimRef) ?? {};
   const xrName = str(meta.name);
   if (!xrName) return { ok: false, message: 'metadata.name: the composite resource has no name' };
-  const name = str(labels[CLAIM_NAME_LABEL]) ?? str(claimRef.name) ?? xrName;
-  const namespace = str(labels[CLAIM_NAMESPACE_LABEL]) ?? str(claimRef.namespace) ?? str(meta.namespace);
+  // A namespaced XR composes only in its own namespace, whatever labels it carries.
+  const own = str(meta.namespace);
+  const name = own ? xrName : (str(labels[CLAIM_NAME_LABEL]) ?? str(claimRef.name) ?? xrName);
+  const namespace = own ?? str(labels[CLAIM_NAMESPACE_LABEL]) ?? str(claimRef.namespace);
   if (!namespace) {
     return {
       ok: false,
@@ -33,11 +37,12 @@ export function resolveIdentity(xr: Obj): IdentityResult {
   }
   const nameError = checkClusterName(name);
   if (nameError) {
-    const field = str(labels[CLAIM_NAME_LABEL]) || str(claimRef.name) ? 'claim metadata.name' : 'metadata.name';
+    const field = !own && (str(labels[CLAIM_NAME_LABEL]) || str(claimRef.name)) ? 'claim metadata.name' : 'metadata.name';
     return { ok: false, message: `${field}: ${nameError}` };
   }
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace) || namespace.length > 63) {
-    return { ok: false, message: `metadata.labels["${CLAIM_NAMESPACE_LABEL}"]: "${namespace.slice(0, 80)}" is not a valid namespace name` };
+    const field = own ? 'metadata.namespace' : `metadata.labels["${CLAIM_NAMESPACE_LABEL}"]`;
+    return { ok: false, message: `${field}: "${namespace.slice(0, 80)}" is not a valid namespace name` };
   }
   return { ok: true, identity: { name, namespace }, xrName };
 }

@@ -5,16 +5,33 @@
  */
 import type { FunctionInputSpec } from '../api/schema.js';
 import type { Composed, Manifest } from '../render/index.js';
+import type { ApiScope } from './api.js';
 
+/** Cluster-scoped Object: legacy (cluster-scoped) XRs, Crossplane 1 and 2. */
 export const OBJECT_API_VERSION = 'kubernetes.crossplane.io/v1alpha2';
+/** Namespaced Object (provider-kubernetes >= v1.0): what a namespaced XR may compose (Crossplane 2). */
+export const NAMESPACED_OBJECT_API_VERSION = 'kubernetes.m.crossplane.io/v1alpha1';
 export const OBJECT_KIND = 'Object';
 
 export function objectName(xrName: string, key: string): string {
   return `${xrName}-${key}`;
 }
 
-export function wrap(c: Composed, xrName: string, input: FunctionInputSpec): Manifest {
+export function wrap(c: Composed, xrName: string, input: FunctionInputSpec, scope: ApiScope = 'Cluster'): Manifest {
   if (input.mode === 'Direct') return c.manifest;
+  if (scope === 'Namespaced') {
+    // Same namespace as the XR and the wrapped object; providerConfigRef names its kind (required by the CRD).
+    const namespace = (c.manifest.metadata as Record<string, unknown> | undefined)?.namespace;
+    return {
+      apiVersion: NAMESPACED_OBJECT_API_VERSION,
+      kind: OBJECT_KIND,
+      metadata: { name: objectName(xrName, c.key), ...(typeof namespace === 'string' ? { namespace } : {}) },
+      spec: {
+        forProvider: { manifest: c.manifest },
+        providerConfigRef: { kind: input.providerConfigKind, name: input.providerConfigName },
+      },
+    };
+  }
   return {
     apiVersion: OBJECT_API_VERSION,
     kind: OBJECT_KIND,

@@ -1,7 +1,10 @@
 /**
- * Every example, through the real `crossplane render` and the real server, in both composition modes:
- * what each example exercises is asserted, and every composed manifest validates against its schema
- * (Kubernetes kinds, ServiceMonitor/PrometheusRule, and the provider-kubernetes Object CRD).
+ * Every example, through the real `crossplane render` and the real server, for both APIs and in both composition
+ * modes: the legacy API (the claim's XR, examples/<name>/xr.yaml, with compositions/*.yaml) and the Crossplane 2 API
+ * (the manifest itself, examples/<name>/claim.yaml, as a namespaced XR, with compositions/v2/*.yaml).
+ * What each example exercises is asserted, and every composed manifest validates against its schema
+ * (Kubernetes kinds, ServiceMonitor/PrometheusRule, and the provider-kubernetes Object CRDs: cluster-scoped
+ * kubernetes.crossplane.io for legacy XRs, namespaced kubernetes.m.crossplane.io for namespaced XRs).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -18,8 +21,18 @@ const MODES = [
   { mode: 'Object', composition: 'compositions/composition.yaml' },
   { mode: 'Direct', composition: 'compositions/composition-direct.yaml' },
 ] as const;
+/** The Crossplane 2 API: the example manifest is the namespaced XR. */
+const V2_MODES = [
+  { mode: 'Object', composition: 'compositions/v2/composition.yaml' },
+  { mode: 'Direct', composition: 'compositions/v2/composition-direct.yaml' },
+] as const;
+const APIS = [
+  { api: 'legacy', xr: (ex: string) => `examples/${ex}/xr.yaml`, modes: MODES, xrKind: 'XStreamBusCluster', objectApi: 'kubernetes.crossplane.io/v1alpha2', scope: 'cluster' },
+  { api: 'v2', xr: (ex: string) => `examples/${ex}/claim.yaml`, modes: V2_MODES, xrKind: 'StreamBusCluster', objectApi: 'kubernetes.m.crossplane.io/v1alpha1', scope: 'namespaced' },
+] as const;
+const keyOf = (ex: string, mode: string, api = 'legacy') => (api === 'legacy' ? `${ex}/${mode}` : `${ex}/${api}/${mode}`);
 
-describe.skipIf(!crossplane)('every example renders through crossplane render in both modes', () => {
+describe.skipIf(!crossplane)('every example renders through crossplane render for both APIs in both modes', () => {
   let srv: RunningServer;
   let fns: string;
   const out = new Map<string, Obj[]>();
@@ -27,9 +40,11 @@ describe.skipIf(!crossplane)('every example renders through crossplane render in
     srv = await startServer();
     fns = functionsFile(srv.port);
     for (const ex of EXAMPLES) {
-      for (const { mode, composition } of MODES) {
-        const r = await crossplaneRender(crossplane!, `examples/${ex}/xr.yaml`, composition, fns, ['--include-function-results']);
-        out.set(`${ex}/${mode}`, r.docs);
+      for (const { api, xr, modes } of APIS) {
+        for (const { mode, composition } of modes) {
+          const r = await crossplaneRender(crossplane!, xr(ex), composition, fns, ['--include-function-results']);
+          out.set(keyOf(ex, mode, api), r.docs);
+        }
       }
     }
   });
@@ -38,8 +53,8 @@ describe.skipIf(!crossplane)('every example renders through crossplane render in
   });
 
   /** The composed manifests (unwrapped in Object mode) by composition-resource name. */
-  function composed(ex: string, mode: string): Record<string, Obj> {
-    const docs = out.get(`${ex}/${mode}`)!;
+  function composed(ex: string, mode: string, api = 'legacy'): Record<string, Obj> {
+    const docs = out.get(keyOf(ex, mode, api))!;
     const res: Record<string, Obj> = {};
     for (const d of docs.slice(1)) {
       const name = d.metadata?.annotations?.['crossplane.io/composition-resource-name'];
@@ -66,36 +81,50 @@ describe.skipIf(!crossplane)('every example renders through crossplane render in
   const brokerYaml = (ex: string, mode: string) => parse(composed(ex, mode).config!.data['broker.yaml']);
 
   for (const ex of EXAMPLES) {
-    for (const { mode } of MODES) {
-      it(`${ex} (${mode}): every manifest validates; both modes compose the same objects`, () => {
-        const docs = out.get(`${ex}/${mode}`)!;
-        expect(docs[0]!.kind).toBe('XStreamBusCluster');
-        const validate = objectValidator();
-        for (const d of docs.slice(1)) {
-          if (d.kind === 'Result') continue;
-          if (mode === 'Object') {
-            expect(d.kind).toBe('Object');
-            if (validate) expect(validate(d), JSON.stringify(validate.errors)).toBe(true);
-            validateManifest(d.spec.forProvider.manifest);
-          } else {
-            expect(d.apiVersion).not.toBe('kubernetes.crossplane.io/v1alpha2');
-            validateManifest(d);
+    for (const { api, modes, xrKind, objectApi, scope } of APIS) {
+      for (const { mode } of modes) {
+        it(`${ex} (${api} API, ${mode}): every manifest validates; both APIs and modes compose the same objects`, () => {
+          const docs = out.get(keyOf(ex, mode, api))!;
+          expect(docs[0]!.kind).toBe(xrKind);
+          const ns = api === 'v2' ? docs[0]!.metadata.namespace : undefined;
+          if (api === 'v2') expect(ns).toEqual(expect.any(String));
+          const validate = objectValidator(scope);
+          for (const d of docs.slice(1)) {
+            if (d.kind === 'Result') continue;
+            if (mode === 'Object') {
+              expect(d.kind).toBe('Object');
+              expect(d.apiVersion).toBe(objectApi);
+              if (validate) expect(validate(d), JSON.stringify(validate.errors)).toBe(true);
+              validateManifest(d.spec.forProvider.manifest);
+            } else {
+              expect(d.kind).not.toBe('Object');
+              validateManifest(d);
+            }
+            // A namespaced XR composes only in its own namespace.
+            if (ns) expect(d.metadata.namespace, d.metadata.name).toBe(ns);
           }
-        }
-        // render adds Crossplane's bookkeeping to whatever it composes (in Object mode to the Object, in Direct
-        // mode to the object itself); beyond that both modes must compose identical Kubernetes objects.
-        // Direct mode adds the connection Secret (XR connection details are the Object-mode channel).
-        const { 'connection-secret': secret, ...rest } = composed(ex, mode);
-        expect(secret === undefined).toBe(mode === 'Object');
-        expect(normalize(rest)).toEqual(normalize(composed(ex, 'Object')));
-      });
+          // render adds Crossplane's bookkeeping to whatever it composes (in Object mode to the Object, in Direct
+          // mode to the object itself); beyond that both APIs and modes must compose identical Kubernetes objects.
+          // The connection Secret: Direct mode of the legacy API and both modes of the v2 API (a namespaced XR has
+          // no connection secret of its own); legacy Object mode publishes XR connection details instead.
+          const { 'connection-secret': secret, ...rest } = composed(ex, mode, api);
+          expect(secret === undefined).toBe(api === 'legacy' && mode === 'Object');
+          if (secret) expect(secret.data.bootstrapServers).toBeDefined();
+          expect(normalize(rest)).toEqual(normalize(composed(ex, 'Object')));
+        });
+      }
     }
   }
 
-  it('the Object validator rejects a malformed Object (so the checks above can fail)', () => {
+  it('the Object validators reject a malformed Object (so the checks above can fail)', () => {
     const validate = objectValidator();
     if (!validate) return;
     expect(validate({ apiVersion: 'kubernetes.crossplane.io/v1alpha2', kind: 'Object', spec: { forProvider: 'nope', readiness: { policy: 'Sometimes' } } })).toBe(false);
+    const namespaced = objectValidator('namespaced')!;
+    // A namespaced Object's providerConfigRef needs its kind (ProviderConfig or ClusterProviderConfig).
+    const ok = { apiVersion: 'kubernetes.m.crossplane.io/v1alpha1', kind: 'Object', spec: { forProvider: { manifest: { apiVersion: 'v1', kind: 'ConfigMap' } }, providerConfigRef: { kind: 'ClusterProviderConfig', name: 'default' } } };
+    expect(namespaced(ok)).toBe(true);
+    expect(namespaced({ ...ok, spec: { ...ok.spec, providerConfigRef: { name: 'default' } } })).toBe(false);
   });
 
   it('minimal: 3 peers, no security/tenancy sections, a PDB, no ServiceMonitor', () => {

@@ -29,6 +29,8 @@ type Obj = Record<string, any>;
 const crossplane = requireTool('crossplane', 'the render comparison needs the Crossplane CLI');
 const COMPOSITION = 'compositions/composition.yaml';
 const DIRECT = 'compositions/composition-direct.yaml';
+const V2_COMPOSITION = 'compositions/v2/composition.yaml';
+const V2_DIRECT = 'compositions/v2/composition-direct.yaml';
 
 /** Scratch files inside the repository (crossplaneRender takes paths relative to it); .tmp/ is git-ignored. */
 function scratch(name: string, docs: unknown[]): string {
@@ -81,6 +83,16 @@ describe.skipIf(!crossplane)('function-streambus render matches crossplane rende
       expect(ours.code).toBe(0);
       expect(ours.docs.some((d) => d.kind === 'StatefulSet')).toBe(true);
       expect(ours.docs).toEqual(theirs.docs);
+    });
+
+    it(`${ex}: the same for the Crossplane 2 API (the manifest itself as a namespaced XR), both Compositions`, async () => {
+      for (const comp of [V2_COMPOSITION, V2_DIRECT]) {
+        const theirs = await crossplaneRender(crossplane!, `examples/${ex}/claim.yaml`, comp, fns, ['-r']);
+        const ours = await cliBin(['render', '-s', '-r', '--composition', comp, `examples/${ex}/claim.yaml`]);
+        expect(ours.code).toBe(0);
+        expect(theirs.docs[0]).toMatchObject({ kind: 'StreamBusCluster', metadata: { namespace: expect.any(String) } });
+        expect(ours.docs).toEqual(theirs.docs);
+      }
     });
 
     it(`${ex}: the same with observed resources (-o) of a running cluster`, async () => {

@@ -5,20 +5,28 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import { parse } from 'yaml';
 import { requireTool, ROOT } from './tools.js';
 
-const CRD = join(ROOT, '.tools', 'crds', 'provider-kubernetes-v1.2.1', 'kubernetes.crossplane.io_objects.yaml');
+const DIR = join(ROOT, '.tools', 'crds', 'provider-kubernetes-v1.2.1');
+const CRDS = {
+  cluster: { file: join(DIR, 'kubernetes.crossplane.io_objects.yaml'), version: 'v1alpha2' },
+  namespaced: { file: join(DIR, 'kubernetes.m.crossplane.io_objects.yaml'), version: 'v1alpha1' },
+} as const;
 
-let cached: ValidateFunction | undefined;
+const cached: Partial<Record<keyof typeof CRDS, ValidateFunction>> = {};
 
-/** A validator for kubernetes.crossplane.io/v1alpha2 Object, or undefined (skipped loudly / failing under CI). */
-export function objectValidator(): ValidateFunction | undefined {
-  if (cached) return cached;
-  if (!existsSync(CRD)) {
+/**
+ * A validator for provider-kubernetes Objects: cluster-scoped kubernetes.crossplane.io/v1alpha2 (legacy XRs) or
+ * namespaced kubernetes.m.crossplane.io/v1alpha1 (namespaced XRs), or undefined (skipped loudly / failing under CI).
+ */
+export function objectValidator(scope: keyof typeof CRDS = 'cluster'): ValidateFunction | undefined {
+  if (cached[scope]) return cached[scope];
+  const { file, version } = CRDS[scope];
+  if (!existsSync(file)) {
     requireTool('crds/provider-kubernetes-v1.2.1', 'Object manifests are validated against the provider-kubernetes CRD');
     return undefined;
   }
-  const crd = parse(readFileSync(CRD, 'utf8'));
-  const version = crd.spec.versions.find((v: { name: string }) => v.name === 'v1alpha2');
+  const crd = parse(readFileSync(file, 'utf8'));
+  const v = crd.spec.versions.find((x: { name: string }) => x.name === version);
   const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
-  cached = ajv.compile(version.schema.openAPIV3Schema);
-  return cached;
+  cached[scope] = ajv.compile(v.schema.openAPIV3Schema);
+  return cached[scope];
 }

@@ -20,7 +20,7 @@ export function functionsFile(port: number): string {
       'apiVersion: pkg.crossplane.io/v1beta1',
       'kind: Function',
       'metadata:',
-      '  name: function-streambus',
+      '  name: streambus-io-function-streambus',
       '  annotations:',
       '    render.crossplane.io/runtime: Development',
       `    render.crossplane.io/runtime-development-target: 127.0.0.1:${port}`,

@@ -1,12 +1,13 @@
 /** The render command, in-process (src/cli/main.ts main()): inputs, flags, exit codes, stderr. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { EXIT_FATAL, EXIT_OK, EXIT_USAGE } from '../../src/cli/main.js';
+import { EXIT_FATAL, EXIT_OK, EXIT_USAGE, main } from '../../src/cli/main.js';
 import { stableNAndSomeMore } from '../../src/cli/render.js';
-import { cli } from '../helpers/cli.js';
+import { cli, parseDocs } from '../helpers/cli.js';
+import { ROOT } from '../helpers/tools.js';
 import { clone, EXAMPLES, loadYaml } from '../helpers/fixtures.js';
 
 type Obj = Record<string, any>;
@@ -91,7 +92,7 @@ describe('render: inputs', () => {
     expect(r.code).toBe(EXIT_OK);
     const each = EXAMPLES.map((ex) => cli('render', `examples/${ex}/claim.yaml`).docs.length);
     expect(r.docs).toHaveLength(each.reduce((a, b) => a + b, 0));
-    expect(r.stderr).toContain('skipped examples/functions.yaml: Function function-streambus is neither');
+    expect(r.stderr).toContain('skipped examples/functions.yaml: Function streambus-io-function-streambus is neither');
     expect(r.stderr).toContain('skipped examples/minimal/xr.yaml: the same XR as examples/minimal/claim.yaml');
   });
 
@@ -114,7 +115,9 @@ describe('render: exit codes and messages', () => {
     const r = cli('render', writeTmp('bad.yaml', [bad]), 'examples/dev/claim.yaml');
     expect(r.code).toBe(EXIT_FATAL);
     expect(r.stderr).toMatch(/error: .*bad\.yaml: StreamBusCluster default\/broken → XStreamBusCluster broken-\w{5}: pipeline step "render-streambus" returned a fatal result: ValidateSpec: spec\.replicas: must be ≥ 1/);
-    expect(r.stderr).toContain('result FATAL ValidateSpec');
+    // Said once: no `result FATAL` line repeating the error, no `ValidateSpec: ValidateSpec:`.
+    expect(r.stderr.match(/spec\.replicas: must be ≥ 1/g)).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/(\w+): \1:/);
     expect(r.docs.length).toBeGreaterThanOrEqual(4);
     expect(new Set(r.docs.map((d) => d.metadata.labels['crossplane.io/claim-name']))).toEqual(new Set(['streambus-dev']));
   });
@@ -160,7 +163,8 @@ describe('render: exit codes and messages', () => {
     bad.spec.replicas = 0;
     const r = cli('render', '-q', writeTmp('bad.yaml', [bad]));
     expect(r.code).toBe(EXIT_FATAL);
-    expect(r.stderr).toContain('result FATAL ValidateSpec: ValidateSpec: spec.replicas');
+    expect(r.stderr).toContain('returned a fatal result: ValidateSpec: spec.replicas');
+    expect(r.stderr).not.toContain('ValidateSpec: ValidateSpec');
     expect(r.stderr).not.toContain('condition ');
   });
 
@@ -266,4 +270,163 @@ describe('stableNAndSomeMore (crossplane-runtime resource.StableNAndSomeMore)', 
     [['c', 'b', 'a'], 'a, b, and c'],
     [['d', 'c', 'b', 'a', 'e'], 'a, b, c, and 2 more'],
   ])('%j → %s', (names, s) => expect(stableNAndSomeMore(names)).toBe(s));
+});
+
+/** A claim with the two typos of the issue: `replica: 3` and `storage.sise`. */
+const TYPO_CLAIM = `apiVersion: streambus.io/v1alpha1
+kind: StreamBusCluster
+metadata:
+  name: typo
+  namespace: default
+spec:
+  replica: 3
+  storage:
+    sise: 10Gi
+    raftSize: 5Gi
+  tolerations:
+    - key: dedicated
+      operater: Equal
+`;
+
+describe('render: unknown fields (strict field validation)', () => {
+  it('warns with file, line, column and field path, suggests the known field, and still renders (exit 0)', () => {
+    const file = writeTmp('typo.yaml', TYPO_CLAIM);
+    const r = cli('render', file);
+    expect(r.code).toBe(EXIT_OK);
+    expect(r.stderr).toContain(`warning: ${file}:7:3: unknown field "spec.replica" (did you mean "spec.replicas"?)`);
+    expect(r.stderr).toContain(`warning: ${file}:9:5: unknown field "spec.storage.sise" (did you mean "spec.storage.size"?)`);
+    expect(r.stderr).toContain(`warning: ${file}:13:7: unknown field "spec.tolerations[0].operater" (did you mean "spec.tolerations[0].operator"?)`);
+    expect(r.docs.length).toBeGreaterThan(0);
+    // What the API server would have stored: the defaults, not the misspelt values.
+    const sts = r.docs.find((d) => resName(d) === 'statefulset')!.spec.forProvider.manifest;
+    expect(sts.spec.replicas).toBe(3);
+  });
+
+  it('with --strict they are errors: the input is not rendered, the others are, exit 1', () => {
+    const file = writeTmp('typo.yaml', TYPO_CLAIM);
+    const r = cli('render', '--strict', file, 'examples/dev/claim.yaml');
+    expect(r.code).toBe(EXIT_FATAL);
+    expect(r.stderr).toContain(`error: ${file}:7:3: unknown field "spec.replica"`);
+    expect(r.stderr).toMatch(/error: .*typo\.yaml: StreamBusCluster default\/typo → XStreamBusCluster typo-\w{5}: not rendered: 3 unknown fields \(--strict\)/);
+    expect(new Set(r.docs.map((d) => d.metadata.labels['crossplane.io/claim-name']))).toEqual(new Set(['streambus-dev']));
+  });
+
+  it('no findings for the examples, their XRs, or a claim or XR as kubectl get -o yaml prints it', () => {
+    for (const ex of EXAMPLES) {
+      for (const args of [[`examples/${ex}/claim.yaml`], [`examples/${ex}/xr.yaml`], ['--api', 'namespaced', `examples/${ex}/claim.yaml`]]) {
+        const r = cli('render', '--strict', ...args);
+        expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(EXIT_OK);
+        expect(r.stderr).not.toContain('unknown field');
+      }
+    }
+    const claim = clone(loadYaml('examples/minimal/claim.yaml')) as Obj;
+    claim.metadata = { ...claim.metadata, uid: 'u', resourceVersion: '1', generation: 2, creationTimestamp: '2026-01-01T00:00:00Z', managedFields: [], finalizers: ['finalizer.apiextensions.crossplane.io'] };
+    claim.spec = { ...claim.spec, compositionRef: { name: 'streambus-cluster' }, resourceRef: { apiVersion: 'streambus.io/v1alpha1', kind: 'XStreamBusCluster', name: 'streambus-minimal-abcde' }, compositeDeletePolicy: 'Background', compositionUpdatePolicy: 'Automatic' };
+    claim.status = { phase: 'Running', conditions: [] };
+    expect(cli('render', '--strict', writeTmp('got.yaml', [claim])).code).toBe(EXIT_OK);
+    const v2 = clone(loadYaml('examples/minimal/claim.yaml')) as Obj;
+    v2.spec = { ...v2.spec, crossplane: { compositionRef: { name: 'streambus-namespaced' }, resourceRefs: [] } };
+    expect(cli('render', '--strict', '--api', 'namespaced', writeTmp('got-v2.yaml', [v2])).code).toBe(EXIT_OK);
+  });
+
+  it('checks the top level and metadata too; open objects (affinity) and maps (labels, requests) take any key', () => {
+    const c = clone(loadYaml('examples/minimal/claim.yaml')) as Obj;
+    c.metdata = {};
+    c.metadata.lables = { a: 'b' };
+    c.metadata.labels = { 'any/key': 'v' };
+    c.spec.affinity = { nodeAffinity: { anything: true } };
+    c.spec.resources.requests['example.com/gpu'] = 1;
+    c.spec.crossplane = {}; // a v2 XR's field, unknown on a claim
+    const r = cli('render', writeTmp('meta.yaml', [c]));
+    const found = [...r.stderr.matchAll(/unknown field "([^"]+)"/g)].map((m) => m[1]);
+    expect(found.sort()).toEqual(['metadata.lables', 'metdata', 'spec.crossplane']);
+    expect(r.stderr).toContain('unknown field "metadata.lables" (did you mean "metadata.labels"?)');
+  });
+});
+
+describe('render: kind: List and standard input', () => {
+  const list = () => ({ apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items: [loadYaml('examples/minimal/claim.yaml'), loadYaml('examples/dev/claim.yaml')] });
+
+  it('renders every item of a List (kubectl get -o yaml), naming document and item', () => {
+    const r = cli('render', '-s', writeTmp('list.yaml', [list()]));
+    expect(r.code).toBe(EXIT_OK);
+    const both = cli('render', '-s', 'examples/minimal/claim.yaml', 'examples/dev/claim.yaml');
+    expect(r.docs).toEqual(both.docs);
+    expect(r.stderr).toMatch(/list\.yaml \(document 1, item 2\): StreamBusCluster development\/streambus-dev/);
+  });
+
+  it('reports unknown fields of a List item at their line in the file', () => {
+    const text = `apiVersion: v1\nkind: List\nitems:\n- apiVersion: streambus.io/v1alpha1\n  kind: StreamBusCluster\n  metadata:\n    name: a\n    namespace: ns\n  spec:\n    replica: 1\n`;
+    const file = writeTmp('list-typo.yaml', text);
+    const r = cli('render', file);
+    expect(r.stderr).toContain(`warning: ${file}:10:5: unknown field "spec.replica"`);
+  });
+
+  it('reads - from standard input, with line numbers', () => {
+    let stdout = '';
+    let stderr = '';
+    const code = main(['render', '-s', '-'], { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), cwd: ROOT, stdin: () => TYPO_CLAIM });
+    expect(code).toBe(EXIT_OK);
+    expect(stderr).toContain('warning: <stdin>:7:3: unknown field "spec.replica"');
+    expect(stderr).toContain('<stdin>: StreamBusCluster default/typo → XStreamBusCluster typo-');
+    expect(parseDocs(stdout)[0]!.kind).toBe('XStreamBusCluster');
+  });
+
+  it('refuses - twice, and standard input without a StreamBusCluster', () => {
+    expect(cli('render', '-', '-').code).toBe(EXIT_USAGE);
+    expect(cli('render', '-o', '-', '-').stderr).toContain('- (standard input) can be given only once');
+    let stderr = '';
+    const code = main(['render', '-'], { stdout: () => {}, stderr: (s) => (stderr += s), cwd: ROOT, stdin: () => 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n' });
+    expect(code).toBe(EXIT_USAGE);
+    expect(stderr).toContain('error: standard input: no StreamBusCluster claim or XStreamBusCluster found');
+  });
+
+  it('observed resources may be a List too (kubectl get object -o yaml)', () => {
+    const observed = observedFrom(cli('render', 'examples/minimal/claim.yaml').docs, readyStatefulSet);
+    const r = cli('render', '-s', '-o', writeTmp('observed-list.yaml', [{ apiVersion: 'v1', kind: 'List', items: observed }]), 'examples/minimal/claim.yaml');
+    expect(r.code).toBe(EXIT_OK);
+    expect(r.docs[0]!.status.phase).toBe('Running');
+  });
+});
+
+describe('render: the two APIs', () => {
+  it('--api namespaced renders the manifest itself as a namespaced XR, with namespaced Objects and the connection Secret', () => {
+    const r = cli('render', '-s', '--api', 'namespaced', 'examples/dev/claim.yaml');
+    expect(r.code).toBe(EXIT_OK);
+    const [xr, ...composed] = r.docs;
+    expect(xr).toMatchObject({ apiVersion: 'streambus.io/v1alpha1', kind: 'StreamBusCluster', metadata: { name: 'streambus-dev', namespace: 'development' } });
+    for (const o of composed) {
+      expect(o).toMatchObject({ apiVersion: 'kubernetes.m.crossplane.io/v1alpha1', kind: 'Object', metadata: { namespace: 'development' } });
+      expect(o.metadata.ownerReferences[0]).toMatchObject({ kind: 'StreamBusCluster', name: 'streambus-dev', controller: true });
+      expect(o.metadata.labels['crossplane.io/composite']).toBe('streambus-dev');
+    }
+    expect(composed.map(resName)).toContain('connection-secret');
+    expect(r.stderr).toContain('examples/dev/claim.yaml: StreamBusCluster development/streambus-dev\n');
+  });
+
+  it('the API follows --composition, and a mismatch is a usage error', () => {
+    const r = cli('render', '--composition', 'compositions/v2/composition-direct.yaml', 'examples/dev/claim.yaml');
+    expect(r.code).toBe(EXIT_OK);
+    expect(r.docs.map((d) => d.kind)).toContain('StatefulSet');
+    expect(r.docs.find((d) => d.kind === 'StatefulSet')!.metadata.namespace).toBe('development');
+    const bad = cli('render', '--api', 'legacy', '--composition', 'compositions/v2/composition.yaml', 'examples/dev/claim.yaml');
+    expect(bad.code).toBe(EXIT_USAGE);
+    expect(bad.stderr).toContain('the Composition is for the namespaced API, not --api legacy');
+    expect(cli('render', '--api', 'v3', 'examples/dev/claim.yaml').stderr).toContain('--api must be one of legacy, namespaced');
+  });
+
+  it('a manifest without a namespace goes to default, as kubectl apply puts it', () => {
+    const c = clone(loadYaml('examples/minimal/claim.yaml')) as Obj;
+    delete c.metadata.namespace;
+    const r = cli('render', '--api', 'namespaced', '-s', writeTmp('nons.yaml', [c]));
+    expect(r.docs[0]!.metadata.namespace).toBe('default');
+  });
+});
+
+describe('render: --version', () => {
+  it('prints the package.json version, from the command and from render', () => {
+    const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
+    expect(cli('--version')).toMatchObject({ code: EXIT_OK, stdout: `function-streambus ${version}\n` });
+    expect(cli('render', '--version')).toMatchObject({ code: EXIT_OK, stdout: `function-streambus ${version}\n` });
+  });
 });

@@ -1,7 +1,7 @@
 /**
  * The install guide (docs/install.md), the manifests it applies (deploy/) and the Dockerfile, checked against each
  * other and against what the function actually composes: every path the guide applies exists, every manifest parses
- * with the expected apiVersion/kind, names agree (Function `function-streambus`, ProviderConfig `default`, package
+ * with the expected apiVersion/kind, names agree (Function `streambus-io-function-streambus`, ProviderConfig `default`, package
  * references and versions, ServiceAccounts, runtime configs), and the RBAC covers every kind the function composes.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -20,7 +20,8 @@ type Obj = Record<string, any>;
 
 const guide = readFileSync(join(ROOT, 'docs', 'install.md'), 'utf8');
 const version = `v${JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version}`;
-const FUNCTION_NAME = 'function-streambus';
+/** The name Crossplane gives the function when it installs it as a dependency (xpkg.ToDNSLabel of the repository path). */
+const FUNCTION_NAME = 'streambus-io-function-streambus';
 const CROSSPLANE_NAMESPACE = 'crossplane-system';
 
 function yamlFilesUnder(dir: string): string[] {
@@ -54,7 +55,9 @@ const ALLOWED = new Set([
   'pkg.crossplane.io/v1/Function',
   'pkg.crossplane.io/v1/Configuration',
   'pkg.crossplane.io/v1beta1/DeploymentRuntimeConfig',
+  'pkg.crossplane.io/v1beta1/ImageConfig',
   'kubernetes.crossplane.io/v1alpha1/ProviderConfig',
+  'kubernetes.m.crossplane.io/v1alpha1/ClusterProviderConfig',
   'rbac.authorization.k8s.io/v1/ClusterRole',
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding',
   'streambus.io/v1alpha1/StreamBusCluster',
@@ -77,7 +80,7 @@ describe('docs/install.md', () => {
 
   it('installs provider-kubernetes and the function before the Configuration, and claims after it', () => {
     const at = (needle: string) => commands.findIndex((c) => c.startsWith('kubectl apply') && c.includes(needle));
-    const order = ['deploy/provider-kubernetes/provider.yaml', 'deploy/function.yaml', 'deploy/configuration.yaml', 'deploy/claim.yaml'].map(at);
+    const order = ['deploy/runtime-configs.yaml', 'deploy/provider-kubernetes/provider.yaml', 'deploy/function.yaml', 'deploy/configuration.yaml', 'deploy/claim.yaml'].map(at);
     expect(order.every((i) => i >= 0), String(order)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
   });
@@ -107,14 +110,16 @@ describe('deploy/ manifests', () => {
       expect(ALLOWED, `${file}: ${doc.apiVersion}/${doc.kind}`).toContain(`${doc.apiVersion}/${doc.kind}`);
       expect(doc.metadata?.name, file).toMatch(/^[a-z0-9]([a-z0-9:.-]*[a-z0-9])?$/);
     }
-    // The ProviderConfig `default` comes in two alternatives; everything else is defined once.
-    const keys = manifests.filter((m) => m.doc.kind !== 'ProviderConfig').map((m) => `${m.doc.kind}/${m.doc.metadata.name}`);
+    // The ProviderConfig and ClusterProviderConfig `default` come in two alternatives; everything else is defined once.
+    const keys = manifests.filter((m) => !['ProviderConfig', 'ClusterProviderConfig'].includes(m.doc.kind)).map((m) => `${m.doc.kind}/${m.doc.metadata.name}`);
     expect(new Set(keys).size).toBe(keys.length);
   });
 
-  it('install the Function as `function-streambus`, the package and version the Configuration depends on', () => {
+  it('install the Function under the name Crossplane gives the dependency, the package and version the Configuration depends on', () => {
     const fn = one('Function');
     expect(fn.metadata.name).toBe(FUNCTION_NAME);
+    // Crossplane's resolver: xpkg.ToDNSLabel(ref.Context().RepositoryStr()) (internal/controller/pkg/resolver, v2.2.1).
+    expect(splitRef(fn.spec.package)[0]!.split('/').slice(1).join('/').replace(/[./:]/g, '-')).toBe(FUNCTION_NAME);
     for (const c of compositions) for (const s of c.spec.pipeline as Obj[]) expect(s.functionRef.name, c.metadata.name).toBe(FUNCTION_NAME);
     const [repo, tag] = splitRef(fn.spec.package);
     expect(repo).toBe(dependency('Function').package);
@@ -130,12 +135,37 @@ describe('deploy/ manifests', () => {
     expect(satisfies(tag!, dependency('Provider').version), `${tag} in ${dependency('Provider').version}`).toBe(true);
   });
 
-  it('install the Configuration of this release', () => {
-    const c = one('Configuration');
+  it.each([
+    ['configuration/crossplane.yaml', 'deploy/configuration.yaml'],
+    ['configuration-v2/crossplane.yaml', 'deploy/configuration-v2.yaml'],
+  ])('install the Configuration of this release (%s)', (metaFile, deployFile) => {
+    const meta = loadYaml(metaFile);
+    const c = loadYaml(deployFile);
+    expect(c.kind).toBe('Configuration');
     const [repo, tag] = splitRef(c.spec.package);
-    expect(repo).toBe(`xpkg.crossplane.io/streambus-io/${configurationMeta.metadata.name}`);
+    expect(repo).toBe(`xpkg.crossplane.io/streambus-io/${meta.metadata.name}`);
     expect(tag).toBe(version);
-    expect(c.metadata.name).toBe(configurationMeta.metadata.name);
+    expect(c.metadata.name).toBe(meta.metadata.name);
+    // Both Configurations depend on the same function package, which deploy/function.yaml installs.
+    expect((meta.spec.dependsOn as Obj[]).find((d) => d.kind === 'Function')).toEqual(dependency('Function'));
+    // ...and on provider-kubernetes, in a range the Provider deploy/ installs satisfies.
+    const provider = (meta.spec.dependsOn as Obj[]).find((d) => d.kind === 'Provider')!;
+    const [providerRepo, providerTag] = splitRef(one('Provider').spec.package);
+    expect(providerRepo).toBe(provider.package);
+    expect(satisfies(providerTag!, provider.version), `${providerTag} in ${provider.version}`).toBe(true);
+  });
+
+  it('give the function and provider-kubernetes their runtime configs through ImageConfigs, also when installed as dependencies', () => {
+    const fnPackage = splitRef(one('Function').spec.package)[0]!;
+    const providerPackage = splitRef(one('Provider').spec.package)[0]!;
+    for (const [pkg, installed] of [[fnPackage, one('Function')], [providerPackage, one('Provider')]] as const) {
+      const ic = all('ImageConfig').filter((m) => (m.doc.spec.matchImages as Obj[]).some((mi) => pkg.startsWith(mi.prefix)));
+      expect(ic, pkg).toHaveLength(1);
+      expect(ic[0]!.file).toBe('deploy/imageconfig-runtime.yaml');
+      // The same runtime config whether we install the package or Crossplane installs it as a dependency.
+      expect(ic[0]!.doc.spec.runtime.configRef.name).toBe(installed.spec.runtimeConfigRef.name);
+      one('DeploymentRuntimeConfig', ic[0]!.doc.spec.runtime.configRef.name);
+    }
   });
 
   it('reference DeploymentRuntimeConfigs that exist', () => {
@@ -158,6 +188,12 @@ describe('deploy/ manifests', () => {
   });
 
   it('define the ProviderConfig `default` the Object-mode Compositions use, in-cluster or from a kubeconfig', () => {
+    // Cluster-scoped Objects (legacy API) use a ProviderConfig; namespaced Objects (Crossplane 2 API) the
+    // ClusterProviderConfig of the same name and credentials.
+    const cpcs = all('ClusterProviderConfig');
+    expect(cpcs.map((m) => `${m.file}:${m.doc.metadata.name}`).sort()).toEqual(all('ProviderConfig').map((m) => `${m.file}:${m.doc.metadata.name}`).sort());
+    for (const m of cpcs) expect(m.doc.spec).toEqual(all('ProviderConfig').find((p) => p.file === m.file)!.doc.spec);
+    for (const c of compositions) for (const s of c.spec.pipeline as Obj[]) expect(s.input.spec.providerConfigKind ?? 'ClusterProviderConfig', c.metadata.name).toBe('ClusterProviderConfig');
     const pcs = all('ProviderConfig');
     expect(pcs.map((m) => m.doc.spec.credentials.source).sort()).toEqual(['InjectedIdentity', 'Secret']);
     const object = compositions.filter((c) => (c.spec.pipeline as Obj[]).some((s) => (s.input?.spec?.mode ?? 'Object') === 'Object'));
@@ -225,9 +261,10 @@ const VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
 /** group/resource of every object the function composes for every example, in the given mode. */
 function composedResources(mode: 'Object' | 'Direct'): Set<string> {
   const out = new Set<string>();
-  for (const name of EXAMPLES) {
+  // Both APIs: the legacy XR of each example, and the example itself as a namespaced XR (Crossplane 2).
+  for (const [name, xr] of EXAMPLES.flatMap((n) => [[n, exampleXr(n)], [n, loadYaml(`examples/${n}/claim.yaml`)]] as const)) {
     const input = compositionInput();
-    const rsp = runFunction(request(exampleXr(name), { input: { ...input, spec: { ...(input.spec as Obj), mode } } }));
+    const rsp = runFunction(request(xr, { input: { ...input, spec: { ...(input.spec as Obj), mode } } }));
     expect(rsp.results.filter((r) => r.severity === Severity.SEVERITY_FATAL), name).toEqual([]);
     for (const r of Object.values(rsp.desired!.resources)) {
       const o = r.resource as Obj;

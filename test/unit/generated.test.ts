@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -70,5 +70,51 @@ describe('XRD', () => {
     };
     walk(schema, 'schema');
     expect(bad).toEqual([]);
+  });
+});
+
+describe('v2 XRD (Crossplane 2, namespaced)', () => {
+  const v1 = parse(readFileSync(join(ROOT, 'apis/xrd.yaml'), 'utf8')) as Obj;
+  const v2 = parse(readFileSync(join(ROOT, 'apis/v2/xrd.yaml'), 'utf8')) as Obj;
+
+  it('is an apiextensions.crossplane.io/v2 XRD, scope Namespaced, composite StreamBusCluster in streambus.io/v1alpha1', () => {
+    expect(v2.apiVersion).toBe('apiextensions.crossplane.io/v2');
+    expect(v2.spec.scope).toBe('Namespaced');
+    expect(v2.spec.group).toBe('streambus.io');
+    expect(v2.spec.names.kind).toBe('StreamBusCluster');
+    expect(v2.metadata.name).toBe(`${v2.spec.names.plural}.${v2.spec.group}`);
+    expect(v2.spec.versions.map((v: Obj) => v.name)).toEqual(['v1alpha1']);
+  });
+
+  it('has neither claimNames nor connectionSecretKeys (v2 XRDs reject them)', () => {
+    expect(v2.spec.claimNames).toBeUndefined();
+    expect(v2.spec.connectionSecretKeys).toBeUndefined();
+  });
+
+  it('defines the CRD the legacy claim kind defines: the two cannot share a cluster', () => {
+    expect(v2.metadata.name).toBe(`${v1.spec.claimNames.plural}.${v1.spec.group}`);
+  });
+
+  it('has the same schema and columns as the legacy XRD (one zod source)', () => {
+    expect(v2.spec.versions[0].schema).toEqual(v1.spec.versions[0].schema);
+    expect(v2.spec.versions[0].additionalPrinterColumns).toEqual(v1.spec.versions[0].additionalPrinterColumns);
+  });
+
+  it('the seed manifests are objects of its kind, unchanged', () => {
+    for (const ex of ['minimal', 'dev', 'production', 'secure', 'multi-tenant']) {
+      const m = parse(readFileSync(join(ROOT, `examples/${ex}/claim.yaml`), 'utf8')) as Obj;
+      expect(m.apiVersion).toBe(`${v2.spec.group}/${v2.spec.versions[0].name}`);
+      expect(m.kind).toBe(v2.spec.names.kind);
+      expect(typeof m.metadata.namespace).toBe('string');
+    }
+  });
+
+  it('every Composition in compositions/v2 is for it, and its default Composition exists', () => {
+    const dir = join(ROOT, 'compositions/v2');
+    const comps = readdirSync(dir).map((f) => parse(readFileSync(join(dir, f), 'utf8')) as Obj);
+    expect(comps.length).toBe(2);
+    for (const c of comps) expect(c.spec.compositeTypeRef).toEqual({ apiVersion: 'streambus.io/v1alpha1', kind: 'StreamBusCluster' });
+    expect(comps.map((c) => c.metadata.name)).toContain(v2.spec.defaultCompositionRef.name);
+    expect(comps.map((c) => c.spec.pipeline[0].input.spec.mode).sort()).toEqual(['Direct', 'Object']);
   });
 });
