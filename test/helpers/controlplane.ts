@@ -561,12 +561,12 @@ export class ControlPlane {
 
   private async installCrossplane(): Promise<void> {
     const ns = 'crossplane-system';
-    await this.apply(['crossplane', 'crossplane-rbac-manager', 'provider-kubernetes'].map((name) => ({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: ns } })));
+    await this.apply(['crossplane', 'rbac-manager', 'provider-kubernetes'].map((name) => ({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: ns } })));
     // Crossplane's own ClusterRoles and bindings, from its Helm chart.
     const chart = join(CROSSPLANE_DATA, 'chart');
     const rbac = readdirSync(chart).sort().map((f) => renderChartTemplate(readFileSync(join(chart, f), 'utf8'), ns)).join('\n---\n');
     const rbacDocs = parseAllDocuments(rbac).map((d) => d.toJS() as Obj).filter(Boolean);
-    // The chart binds the RBAC manager's role to its ServiceAccount `crossplane-rbac-manager`.
+    // The chart binds the RBAC manager's role to its ServiceAccount `rbac-manager`.
     await this.apply(rbacDocs);
     const crds = join(CROSSPLANE_DATA, 'crds');
     await this.k(['apply', '--server-side', '-f', crds]);
@@ -601,8 +601,8 @@ export class ControlPlane {
 
     // The RBAC manager (its own network namespace: it binds :8080 like provider-kubernetes).
     const rb = this.componentNs('rbac');
-    const rbDir = await this.serviceAccountDir('crossplane-rbac-manager');
-    const rsa = this.asServiceAccount('crossplane-rbac-manager', rbDir, rb.apiserverIp);
+    const rbDir = await this.serviceAccountDir('rbac-manager');
+    const rsa = this.asServiceAccount('rbac-manager', rbDir, rb.apiserverIp);
     const rbEnv = { ...rsa.env, POD_NAMESPACE: ns };
     const init = await run('ip', ['netns', 'exec', rb.ns, ...rsa.prefix, join(TOOLS_BIN, 'crossplane-core'), 'rbac', 'init'], { env: { PATH: process.env.PATH, ...rbEnv } });
     if (init.code !== 0) throw new Error(`crossplane rbac init: ${init.stderr}`);
