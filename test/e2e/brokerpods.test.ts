@@ -1,0 +1,205 @@
+/**
+ * The rendered cluster of every seed example, run as pods with the real StreamBus v1.0.1 broker (issue 13, part 1).
+ *
+ * Each example's claim is rendered with `function-streambus render`; its StatefulSet's pods run as test/helpers/
+ * pods.ts runs them (own network namespace on a private bridge, DNS identity in /etc/hosts, the ConfigMap and
+ * volumes at their mountPaths, read-only root, runAsUser/fsGroup, command/args/env unmodified). Then, each wait
+ * bounded: every client port open (opened only at quorum), exactly one leader, the rendered probes answer, a CLI
+ * round trip; one broker killed and restarted from the same render; a rolling restart (highest ordinal first)
+ * onto a render with a new config hash, during which a majority stays ready. A broken render (a peer or the
+ * broker id removed) must fail these checks. Timings are printed and kept in .tmp/brokerpods-timings.json.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { EXAMPLES } from '../helpers/fixtures.js';
+import {
+  allClientPortsOpen,
+  brokerPorts,
+  cliRoundTrip,
+  leaders,
+  probeFailures,
+  readClaim,
+  renderClaim,
+  renderClaimObject,
+  statefulSetOf,
+  waitForQuorum,
+} from '../helpers/brokers.js';
+import { Pods, requirePods, sleep, waitFor } from '../helpers/pods.js';
+import { requireTool, ROOT } from '../helpers/tools.js';
+
+type Obj = Record<string, any>;
+
+const broker = requireTool('streambus-broker', 'the pod tests run the real broker');
+const cliBin = requireTool('streambus-cli', 'the pod tests make CLI round trips');
+const canRun = requirePods('the broker pod tests run each pod in its own namespaces');
+const enabled = !!broker && !!cliBin && canRun;
+
+const BOOT_MS = 90_000;
+const RECOVER_MS = 90_000;
+const CONFIG_HASH = 'streambus.io/config-hash';
+const timings: Record<string, Obj> = {};
+let current: Pods | undefined;
+
+afterEach(async () => {
+  await current?.cleanup();
+  if (current) expect(current.leftovers()).toEqual([]);
+  current = undefined;
+});
+afterAll(() => {
+  mkdirSync(join(ROOT, '.tmp'), { recursive: true });
+  writeFileSync(join(ROOT, '.tmp', 'brokerpods-timings.json'), `${JSON.stringify(timings, null, 2)}\n`);
+  process.stderr.write(`broker pods timings: ${JSON.stringify(timings)}\n`);
+});
+
+export function brokerImages(): Record<string, { files: Record<string, string> }> {
+  return { broker: { files: { '/app/streambus-broker': broker! } } };
+}
+
+function claimPath(ex: string) {
+  return join(ROOT, 'examples', ex, 'claim.yaml');
+}
+
+/** The same claim with another log level: a different broker.yaml, so a new config hash. */
+function withNewLogLevel(claim: Obj): Obj {
+  const c = structuredClone(claim);
+  if (c.spec.observability?.logging?.level) c.spec.observability.logging.level = c.spec.observability.logging.level === 'warn' ? 'info' : 'warn';
+  else c.spec.config.logLevel = c.spec.config.logLevel === 'warn' ? 'info' : 'warn';
+  return c;
+}
+
+async function boot(manifests: Obj[], bound = BOOT_MS) {
+  const pods = new Pods({ manifests, images: brokerImages(), log: (l) => process.stderr.write(`  [pods] ${l}\n`) });
+  current = pods;
+  await pods.setup();
+  const t0 = Date.now();
+  await pods.startAll();
+  const r = await waitForQuorum(pods, t0, bound);
+  return { pods, ...r };
+}
+
+describe.skipIf(!enabled)('the rendered StatefulSet, run as pods with the real broker', () => {
+  for (const ex of EXAMPLES) {
+    it(`${ex}: quorum, one leader, probes, CLI; a broker killed and back; a rolling restart keeps quorum`, async () => {
+      const claim = readClaim(readFileSync(claimPath(ex), 'utf8'));
+      const manifests = await renderClaim(claimPath(ex));
+      const sts = statefulSetOf(manifests);
+      const n: number = sts.spec.replicas;
+      const majority = Math.floor(n / 2) + 1;
+      const { pods, quorumMs, leader } = await boot(manifests);
+      const t: Obj = { replicas: n, quorumMs };
+      timings[ex] = t;
+      const { client } = brokerPorts(sts);
+
+      // Probes and a CLI round trip on every broker (topics are per broker: broker-contract.md §8).
+      for (let i = 0; i < n; i++) expect(await probeFailures(pods, i), pods.podName(i)).toEqual([]);
+      for (let i = 0; i < n; i++) await cliRoundTrip(pods, cliBin!, `${pods.podIp(i)}:${client}`, `boot-${i}`);
+
+      // A crash: SIGKILL one broker (the leader, the hardest case), restart it from the same render.
+      const victim = leader;
+      const k0 = Date.now();
+      await pods.stop(victim, { kill: true });
+      if (n >= 3) {
+        const l = await waitFor('a leader among the surviving brokers', RECOVER_MS, async () => {
+          const ls = await leaders(pods);
+          return ls.length === 1 ? ls : undefined;
+        });
+        t.reelectedMs = Date.now() - k0;
+        expect(l).not.toContain(victim);
+      }
+      pods.start(victim);
+      await waitForQuorum(pods, k0, RECOVER_MS);
+      t.recoveryMs = Date.now() - k0;
+      expect(await probeFailures(pods, victim)).toEqual([]);
+      // The restarted broker kept its volume: it answers, and a topic made there before the crash is still there.
+      await cliRoundTrip(pods, cliBin!, `${pods.podIp(victim)}:${client}`, 'after-restart');
+
+      // Rolling restart onto a new render (new config hash), in StatefulSet order: highest ordinal first, each pod
+      // Ready (client port open) before the next goes. A monitor samples readiness and leadership all along.
+      const next = await renderClaimObject(withNewLogLevel(claim));
+      const nextSts = statefulSetOf(next);
+      expect(nextSts.spec.template.metadata.annotations[CONFIG_HASH]).not.toBe(sts.spec.template.metadata.annotations[CONFIG_HASH]);
+      pods.apply(next);
+      const samples: { at: number; ready: number; leaders: number }[] = [];
+      let monitoring = true;
+      const monitor = (async () => {
+        while (monitoring) {
+          const ordinals = Array.from({ length: n }, (_, i) => i);
+          const ready = (await Promise.all(ordinals.map((i) => (pods.pods.has(i) ? pods.agent!.tcpOpen(pods.podIp(i), client, 1000) : false)))).filter(Boolean).length;
+          samples.push({ at: Date.now(), ready, leaders: (await leaders(pods)).length });
+          await sleep(200);
+        }
+      })();
+      const r0 = Date.now();
+      const steps: number[] = [];
+      try {
+        for (let i = n - 1; i >= 0; i--) {
+          const s0 = Date.now();
+          await pods.stop(i);
+          pods.start(i);
+          await waitFor(`${pods.podName(i)} Ready again on the new render`, RECOVER_MS, async () => {
+            if (pods.exited().length) throw Object.assign(new Error(`${pods.exited()}: ${pods.logs(i)}`), { fatal: true });
+            return (await allClientPortsOpen(pods, [i])) ? true : undefined;
+          });
+          steps.push(Date.now() - s0);
+        }
+        await waitForQuorum(pods, r0, RECOVER_MS);
+      } finally {
+        monitoring = false;
+        await monitor;
+      }
+      t.rollingMs = Date.now() - r0;
+      t.rollingStepsMs = steps;
+      const minReady = Math.min(...samples.map((s) => s.ready));
+      t.rollingMinReady = minReady;
+      // Longest stretch without a leader (a restarted leader's election), from the samples.
+      let gap = 0;
+      let since: number | undefined;
+      for (const s of samples) {
+        if (s.leaders === 0) since ??= s.at;
+        else if (since !== undefined) {
+          gap = Math.max(gap, s.at - since);
+          since = undefined;
+        }
+      }
+      t.rollingLongestLeaderlessMs = gap;
+      if (n >= 3) {
+        expect(minReady, `ready brokers during the rolling restart (samples: ${samples.length})`).toBeGreaterThanOrEqual(majority);
+        expect(samples.filter((s) => s.leaders > 1)).toEqual([]);
+      }
+      for (let i = 0; i < n; i++) expect(await probeFailures(pods, i), pods.podName(i)).toEqual([]);
+      await cliRoundTrip(pods, cliBin!, `${pods.podIp(0)}:${client}`, 'after-rolling');
+      process.stderr.write(`${ex}: ${JSON.stringify(t)}\n`);
+    });
+  }
+
+  it('fails when the render is broken: a peer removed from broker.yaml, or the broker id removed from the command', async () => {
+    const manifests = await renderClaim(claimPath('minimal'));
+    // 1. The last peer removed: that broker's own id is not in cluster.peers.
+    const noPeer = structuredClone(manifests);
+    const cm = noPeer.find((m) => m.kind === 'ConfigMap')!;
+    const cfg = JSON.parse((cm.data['broker.yaml'] as string).replace(/^#.*\n/, ''));
+    cfg.cluster.peers = cfg.cluster.peers.slice(0, -1);
+    cm.data['broker.yaml'] = JSON.stringify(cfg);
+    const e1 = await boot(noPeer, 30_000).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    await current?.cleanup();
+    current = undefined;
+    expect(e1?.message).toMatch(/timed out after 30000 ms waiting for every client port open/);
+    timings['broken: peer removed'] = { failedWith: e1!.message.slice(0, 300) };
+
+    // 2. No --broker-id: server.broker_id is unset.
+    const noId = structuredClone(manifests);
+    const c = statefulSetOf(noId).spec.template.spec.containers[0];
+    c.args = [c.args[0].replace(/ --broker-id=.*$/, '')];
+    const e2 = await boot(noId, 30_000).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(e2?.message).toMatch(/exited 1/);
+    expect(e2?.message).toMatch(/broker_id/);
+    timings['broken: broker id removed'] = { failedWith: e2!.message.slice(0, 300) };
+  });
+});
