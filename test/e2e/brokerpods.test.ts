@@ -13,10 +13,13 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { EXAMPLES } from '../helpers/fixtures.js';
+import { makePki, requireOpenssl } from '../helpers/certs.js';
 import {
-  allClientPortsOpen,
+  Clients,
   brokerPorts,
   cliRoundTrip,
+  podReady,
+  testSecrets,
   leaders,
   probeFailures,
   readClaim,
@@ -32,8 +35,10 @@ type Obj = Record<string, any>;
 
 const broker = requireTool('streambus-broker', 'the pod tests run the real broker');
 const cliBin = requireTool('streambus-cli', 'the pod tests make CLI round trips');
+const ghostunnel = requireTool('ghostunnel', 'the TLS examples run the ghostunnel sidecar and client tunnels');
+const openssl = requireOpenssl();
 const canRun = requirePods('the broker pod tests run each pod in its own namespaces');
-const enabled = !!broker && !!cliBin && canRun;
+const enabled = !!broker && !!cliBin && !!ghostunnel && !!openssl && canRun;
 
 const BOOT_MS = 90_000;
 const RECOVER_MS = 90_000;
@@ -52,8 +57,24 @@ afterAll(() => {
   process.stderr.write(`broker pods timings: ${JSON.stringify(timings)}\n`);
 });
 
-export function brokerImages(): Record<string, { files: Record<string, string> }> {
-  return { broker: { files: { '/app/streambus-broker': broker! } } };
+/** What the images hold: the broker image's binary, and ghostunnel's (its image's ENTRYPOINT). */
+export function brokerImages(): Record<string, { files: Record<string, string>; entrypoint?: string[] }> {
+  return {
+    broker: { files: { '/app/streambus-broker': broker! } },
+    'tls-proxy': { files: { '/usr/bin/ghostunnel': ghostunnel! }, entrypoint: ['/usr/bin/ghostunnel'] },
+  };
+}
+
+/** Secrets for the render (a test PKI whose server certificate names every pod) and the matching clients. */
+function pkiFor(sts: Obj) {
+  const fqdns = Array.from({ length: sts.spec.replicas }, (_, i) => `${sts.metadata.name}-${i}.${sts.spec.serviceName}.${sts.metadata.namespace}.svc.cluster.local`);
+  const pki = makePki(fqdns.map((f) => `DNS:${f}`));
+  const read = (f: string) => readFileSync(join(pki.dir, f));
+  const secrets = testSecrets(sts, { serverCert: read('server.crt'), serverKey: read('server.key'), ca: pki.ca });
+  const tls = sts.spec.template.spec.containers.some((c: Obj) => c.name === 'tls-proxy')
+    ? { ghostunnel: ghostunnel!, cert: join(pki.dir, 'client.crt'), key: join(pki.dir, 'client.key'), cacert: join(pki.dir, 'ca.crt') }
+    : undefined;
+  return { pki, secrets, tls };
 }
 
 function claimPath(ex: string) {
@@ -68,8 +89,8 @@ function withNewLogLevel(claim: Obj): Obj {
   return c;
 }
 
-async function boot(manifests: Obj[], bound = BOOT_MS) {
-  const pods = new Pods({ manifests, images: brokerImages(), log: (l) => process.stderr.write(`  [pods] ${l}\n`) });
+async function boot(manifests: Obj[], bound = BOOT_MS, secrets: Record<string, Record<string, string | Buffer>> = {}) {
+  const pods = new Pods({ manifests, images: brokerImages(), secrets, log: (l) => process.stderr.write(`  [pods] ${l}\n`) });
   current = pods;
   await pods.setup();
   const t0 = Date.now();
@@ -86,14 +107,33 @@ describe.skipIf(!enabled)('the rendered StatefulSet, run as pods with the real b
       const sts = statefulSetOf(manifests);
       const n: number = sts.spec.replicas;
       const majority = Math.floor(n / 2) + 1;
-      const { pods, quorumMs, leader } = await boot(manifests);
-      const t: Obj = { replicas: n, quorumMs };
+      const { secrets, tls } = pkiFor(sts);
+      const { pods, quorumMs, leader } = await boot(manifests, BOOT_MS, secrets);
+      const t: Obj = { replicas: n, tls: !!tls, quorumMs };
       timings[ex] = t;
-      const { client } = brokerPorts(sts);
+      const clients = new Clients(pods, tls);
+
+      // The pods run as the render says: UID/GID 1000 with fsGroup, no capabilities, read-only root, writable volumes.
+      const podSec = sts.spec.template.spec.securityContext;
+      const seen = pods.inspect(0);
+      expect(seen.uid).toEqual([podSec.runAsUser, podSec.runAsUser, podSec.runAsUser, podSec.runAsUser]);
+      expect(seen.gid[0]).toBe(podSec.runAsGroup);
+      expect(seen.groups).toContain(podSec.fsGroup);
+      expect(seen.capEff).toBe('0000000000000000');
+      expect(seen.noNewPrivs).toBe(true);
+      expect(seen.hostname).toBe(pods.podName(0));
+      expect(seen.mounts).toMatchObject({ '/': 'ro', '/etc/streambus': 'ro', '/app/streambus-broker': 'ro', '/data': 'rw', '/raft': 'rw', '/tmp': 'rw' });
+      if (tls) {
+        const proxy = pods.inspect(0, 'tls-proxy');
+        expect(proxy.uid[0]).toBe(podSec.runAsUser);
+        expect(proxy.capEff).toBe('0000000000000000');
+        expect(proxy.mounts).toMatchObject({ '/': 'ro', '/usr': 'ro', '/etc/streambus/tls': 'ro' });
+        expect(proxy.mounts['/data']).toBeUndefined();
+      }
 
       // Probes and a CLI round trip on every broker (topics are per broker: broker-contract.md §8).
       for (let i = 0; i < n; i++) expect(await probeFailures(pods, i), pods.podName(i)).toEqual([]);
-      for (let i = 0; i < n; i++) await cliRoundTrip(pods, cliBin!, `${pods.podIp(i)}:${client}`, `boot-${i}`);
+      for (let i = 0; i < n; i++) await cliRoundTrip(pods, cliBin!, await clients.addr(i), `boot-${i}`);
 
       // A crash: SIGKILL one broker (the leader, the hardest case), restart it from the same render.
       const victim = leader;
@@ -111,8 +151,9 @@ describe.skipIf(!enabled)('the rendered StatefulSet, run as pods with the real b
       await waitForQuorum(pods, k0, RECOVER_MS);
       t.recoveryMs = Date.now() - k0;
       expect(await probeFailures(pods, victim)).toEqual([]);
-      // The restarted broker kept its volume: it answers, and a topic made there before the crash is still there.
-      await cliRoundTrip(pods, cliBin!, `${pods.podIp(victim)}:${client}`, 'after-restart');
+      // The restarted broker answers again.
+      const afterRestart = await cliRoundTrip(pods, cliBin!, await clients.addr(victim), 'after-restart');
+      t.topicKeptAcrossRestart = afterRestart.includes(`boot-${victim}`);
 
       // Rolling restart onto a new render (new config hash), in StatefulSet order: highest ordinal first, each pod
       // Ready (client port open) before the next goes. A monitor samples readiness and leadership all along.
@@ -125,7 +166,7 @@ describe.skipIf(!enabled)('the rendered StatefulSet, run as pods with the real b
       const monitor = (async () => {
         while (monitoring) {
           const ordinals = Array.from({ length: n }, (_, i) => i);
-          const ready = (await Promise.all(ordinals.map((i) => (pods.pods.has(i) ? pods.agent!.tcpOpen(pods.podIp(i), client, 1000) : false)))).filter(Boolean).length;
+          const ready = (await Promise.all(ordinals.map((i) => (pods.pods.has(i) ? podReady(pods, i) : false)))).filter(Boolean).length;
           samples.push({ at: Date.now(), ready, leaders: (await leaders(pods)).length });
           await sleep(200);
         }
@@ -139,7 +180,7 @@ describe.skipIf(!enabled)('the rendered StatefulSet, run as pods with the real b
           pods.start(i);
           await waitFor(`${pods.podName(i)} Ready again on the new render`, RECOVER_MS, async () => {
             if (pods.exited().length) throw Object.assign(new Error(`${pods.exited()}: ${pods.logs(i)}`), { fatal: true });
-            return (await allClientPortsOpen(pods, [i])) ? true : undefined;
+            return (await podReady(pods, i)) ? true : undefined;
           });
           steps.push(Date.now() - s0);
         }
@@ -168,7 +209,7 @@ describe.skipIf(!enabled)('the rendered StatefulSet, run as pods with the real b
         expect(samples.filter((s) => s.leaders > 1)).toEqual([]);
       }
       for (let i = 0; i < n; i++) expect(await probeFailures(pods, i), pods.podName(i)).toEqual([]);
-      await cliRoundTrip(pods, cliBin!, `${pods.podIp(0)}:${client}`, 'after-rolling');
+      await cliRoundTrip(pods, cliBin!, await clients.addr(0), 'after-rolling');
       process.stderr.write(`${ex}: ${JSON.stringify(t)}\n`);
     });
   }

@@ -47,10 +47,14 @@ export function containerPort(c: Obj, port: number | string): number {
   return p.containerPort;
 }
 
-/** The broker container's named ports, from the render. */
+/** The pod's named ports, from the render (the client port may be the TLS sidecar's). */
 export function brokerPorts(sts: Obj): { client: number; http: number; raft: number } {
-  const c = sts.spec.template.spec.containers.find((x: Obj) => x.name === 'broker');
-  return { client: containerPort(c, 'client'), http: containerPort(c, 'http'), raft: containerPort(c, 'raft') };
+  const cs: Obj[] = sts.spec.template.spec.containers;
+  const named = (n: string) => {
+    for (const c of cs) for (const p of c.ports ?? []) if (p.name === n) return p.containerPort as number;
+    throw new Error(`no container port named ${n}`);
+  };
+  return { client: named('client'), http: named('http'), raft: named('raft') };
 }
 
 /** Is broker i the Raft leader, in its own admin API's view (`/api/v1/brokers` lists itself with "leader")? */
@@ -81,6 +85,21 @@ export async function leaders(pods: Pods): Promise<number[]> {
 /** The port a client connects to on pod i (the client port of the pod, whoever serves it). */
 export function clientPort(pods: Pods): number {
   return brokerPorts(pods.sts).client;
+}
+
+/** Pod i is Ready: every container's readinessProbe passes (httpGet 200, tcpSocket connects). */
+export async function podReady(pods: Pods, i: number): Promise<boolean> {
+  for (const c of pods.sts.spec.template.spec.containers as Obj[]) {
+    const p = c.readinessProbe;
+    if (!p) continue;
+    if (p.httpGet) {
+      const r = await pods.agent!.get(`http://${pods.podIp(i)}:${containerPort(c, p.httpGet.port)}${p.httpGet.path}`, (p.timeoutSeconds ?? 1) * 1000);
+      if (r.status !== 200) return false;
+    } else if (p.tcpSocket) {
+      if (!(await pods.agent!.tcpOpen(pods.podIp(i), containerPort(c, p.tcpSocket.port), (p.timeoutSeconds ?? 1) * 1000))) return false;
+    }
+  }
+  return true;
 }
 
 /** Every running pod's client port accepts connections. */
@@ -144,11 +163,65 @@ export async function waitForQuorum(pods: Pods, since: number, boundMs: number):
       throw new FatalWait(`${dead.join(', ')}; last log lines of ${pods.podName(first)}:\n${pods.logs(first)}`);
     }
     if (!(await allClientPortsOpen(pods))) throw new Error('a client port is still closed');
+    for (const i of pods.pods.keys()) if (!(await podReady(pods, i))) throw new Error(`${pods.podName(i)} is not Ready`);
     const l = await leaders(pods);
     if (l.length !== 1) throw new Error(`leaders: [${l.join(',')}]`);
     return l[0];
   });
   return { quorumMs: Date.now() - since, leader };
+}
+
+export interface TlsClientFiles {
+  ghostunnel: string;
+  cert: string;
+  key: string;
+  cacert: string;
+}
+
+/**
+ * Where a client reaches broker i: its client port, or, when the pods serve TLS, a ghostunnel client tunnel on the
+ * node namespace's loopback (the CLI speaks plain TCP) that verifies the pod's certificate for its DNS name and
+ * presents the client certificate.
+ */
+export class Clients {
+  private readonly tunnels = new Map<number, number>();
+  constructor(
+    private readonly pods: Pods,
+    private readonly tls?: TlsClientFiles,
+  ) {}
+
+  async addr(i: number): Promise<string> {
+    const direct = `${this.pods.podIp(i)}:${clientPort(this.pods)}`;
+    if (!this.tls) return direct;
+    let port = this.tunnels.get(i);
+    if (!port) {
+      port = 40000 + i;
+      this.pods.spawnInNode(
+        this.tls.ghostunnel,
+        ['client', `--listen=127.0.0.1:${port}`, `--target=${direct}`, `--cert=${this.tls.cert}`, `--key=${this.tls.key}`, `--cacert=${this.tls.cacert}`, `--override-server-name=${this.pods.podFqdn(i)}`],
+        `tunnel-${i}`,
+      );
+      const p = port;
+      await waitFor(`the TLS client tunnel to ${this.pods.podName(i)}`, 15_000, async () => ((await this.pods.agent!.tcpOpen('127.0.0.1', p)) ? true : undefined));
+      this.tunnels.set(i, port);
+    }
+    return `127.0.0.1:${port}`;
+  }
+}
+
+/** Test-made contents for every Secret the StatefulSet mounts (by volume role), from a PKI. */
+export function testSecrets(sts: Obj, pki: { serverCert: Buffer; serverKey: Buffer; ca: Buffer }): Record<string, Record<string, string | Buffer>> {
+  const out: Record<string, Record<string, string | Buffer>> = {};
+  for (const v of sts.spec.template.spec.volumes ?? []) {
+    if (!v.secret) continue;
+    const name = v.secret.secretName;
+    if (v.name === 'tls') out[name] = { 'tls.crt': pki.serverCert, 'tls.key': pki.serverKey, 'ca.crt': pki.ca };
+    else if (v.name === 'tls-ca') out[name] = { 'ca.crt': pki.ca };
+    else if (v.name === 'jwt') out[name] = { secret: 'test-jwt-signing-secret' };
+    else if (v.name === 'sasl') out[name] = { users: 'test:test' };
+    else throw new Error(`no test contents for Secret volume ${v.name}`);
+  }
+  return out;
 }
 
 /** An error that ends a wait at once (a container exited). */

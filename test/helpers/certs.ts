@@ -18,6 +18,10 @@ export interface Pki {
   foreignClient: { key: Buffer; cert: Buffer };
   /** A self-signed client certificate with the trusted CA's subject name. */
   impostorClient: { key: Buffer; cert: Buffer };
+  /** The working directory (ca.crt, client.crt, client.key, foreign.crt, ... as files). */
+  dir: string;
+  /** Issues another server certificate from the trusted CA (e.g. a rotation), with these subjectAltNames. */
+  issueServer: (name: string, sans: string[]) => { key: Buffer; cert: Buffer };
 }
 
 /** The openssl binary, or undefined (and a loud skip message) when absent; throws under CI. */
@@ -33,7 +37,8 @@ export function requireOpenssl(): string | undefined {
   }
 }
 
-export function makePki(): Pki {
+/** `serverSans`: the server certificate's subjectAltNames (default DNS:localhost, IP:127.0.0.1). */
+export function makePki(serverSans: string[] = ['DNS:localhost', 'IP:127.0.0.1']): Pki {
   const dir = mkdtempSync(join(tmpdir(), 'sb-pki-'));
   const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
@@ -48,7 +53,7 @@ export function makePki(): Pki {
   };
   ca('ca', '/CN=function-streambus test CA');
   ca('other-ca', '/CN=some other CA');
-  leaf('server', 'function-streambus', 'ca', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth');
+  leaf('server', 'function-streambus', 'ca', `subjectAltName=${serverSans.join(',')}\nextendedKeyUsage=serverAuth`);
   leaf('client', 'crossplane', 'ca', 'extendedKeyUsage=clientAuth');
   leaf('foreign', 'crossplane', 'other-ca', 'extendedKeyUsage=clientAuth');
   // Self-signed, claiming the trusted CA's name: only the signature tells it apart.
@@ -66,5 +71,10 @@ export function makePki(): Pki {
     client: { key: read('client.key'), cert: read('client.crt') },
     foreignClient: { key: read('foreign.key'), cert: read('foreign.crt') },
     impostorClient: { key: read('impostor.key'), cert: read('impostor.crt') },
+    dir,
+    issueServer: (name, sans) => {
+      leaf(name, 'function-streambus', 'ca', `subjectAltName=${sans.join(',')}\nextendedKeyUsage=serverAuth`);
+      return { key: read(`${name}.key`), cert: read(`${name}.crt`) };
+    },
   };
 }

@@ -21,6 +21,8 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
+  copyFileSync,
+  linkSync,
   chmodSync,
   chownSync,
   createWriteStream,
@@ -410,7 +412,23 @@ export class Pods {
       mkdirSync(root, { recursive: true });
       // Mounts: [source, target, readOnly, isFile]
       const mounts: [string, string, boolean][] = [];
-      for (const [path, src] of Object.entries(image.files)) mounts.push([src, path, true]);
+      // Image files under /usr go into a read-only overlay on the host's /usr (the "image layer"); others are bound.
+      const layer = join(this.work, 'images', c.name);
+      let usrLayer: string | undefined;
+      for (const [path, src] of Object.entries(image.files)) {
+        if (path.startsWith('/usr/')) {
+          const dst = join(layer, path);
+          if (!existsSync(dst)) {
+            mkdirSync(dirname(dst), { recursive: true });
+            try {
+              linkSync(src, dst);
+            } catch {
+              copyFileSync(src, dst);
+            }
+          }
+          usrLayer = join(layer, 'usr');
+        } else mounts.push([src, path, true]);
+      }
       const vm = [...(c.volumeMounts ?? [])].sort((a: Obj, b: Obj) => a.mountPath.length - b.mountPath.length);
       for (const m of vm) {
         const src = vols.get(m.name);
@@ -423,6 +441,7 @@ export class Pods {
         hostname: name,
         mounts,
         readOnlyRoot: !!sec.readOnlyRootFilesystem,
+        usrLayer,
         uid,
         gid,
         groups,
@@ -507,6 +526,28 @@ export class Pods {
     );
     this.pods.delete(i);
     this.log(`${pod.name} stopped${opts.kill ? ' (SIGKILL)' : ''}`);
+  }
+
+  /**
+   * What the kernel says about a running container's PID 1: its UIDs/GIDs/groups, capabilities, no_new_privs,
+   * hostname, and whether its root and each mount point are read-only.
+   */
+  inspect(i: number, container = 'broker'): { uid: number[]; gid: number[]; groups: number[]; capEff: string; noNewPrivs: boolean; hostname: string; mounts: Record<string, string> } {
+    const pod = this.pods.get(i);
+    const c = pod?.containers.find((x) => x.name === container);
+    const pid = c && this.pid1(c);
+    if (!pid) throw new Error(`${this.podName(i)}/${container} is not running`);
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const field = (k: string) => (new RegExp(`^${k}:\\s*(.*)$`, 'm').exec(status)?.[1] ?? '').trim();
+    const nums = (k: string) => field(k).split(/\s+/).filter(Boolean).map(Number);
+    const mounts: Record<string, string> = {};
+    // mountinfo: id parent major:minor root mountpoint options ... (paths as seen from the process's root)
+    for (const l of readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n')) {
+      const f = l.split(' ');
+      if (f.length > 5) mounts[f[4]!] = f[5]!.split(',')[0]!;
+    }
+    const hostname = spawnSync('nsenter', ['-t', String(pid), '-u', 'hostname'], { encoding: 'utf8' }).stdout.trim();
+    return { uid: nums('Uid'), gid: nums('Gid'), groups: nums('Groups'), capEff: field('CapEff'), noNewPrivs: field('NoNewPrivs') === '1', hostname, mounts };
   }
 
   /** The last lines of a container's log. */
@@ -620,6 +661,7 @@ interface ContainerScript {
   hostname: string;
   mounts: [string, string, boolean][];
   readOnlyRoot: boolean;
+  usrLayer?: string;
   uid: number;
   gid: number;
   groups: number[];
@@ -637,7 +679,7 @@ function containerScript(c: ContainerScript): string {
     `mount -t tmpfs -o mode=0755,size=16m tmpfs ${R}`,
     `cd ${R}`,
     'mkdir -p usr etc proc dev tmp',
-    'mount --bind /usr usr && mount -o remount,bind,ro usr',
+    c.usrLayer ? `mount -t overlay overlay -o ro,lowerdir=${q(c.usrLayer)}:/usr usr` : 'mount --bind /usr usr && mount -o remount,bind,ro usr',
     // The host's merged-/usr layout: /bin → usr/bin etc.
     'for d in bin sbin lib lib64 lib32 libx32; do if [ -L /$d ]; then ln -s "$(readlink /$d)" $d; elif [ -d /$d ]; then mkdir $d && mount --bind /$d $d && mount -o remount,bind,ro $d; fi; done',
     'for n in null zero random urandom; do touch dev/$n; mount --bind /dev/$n dev/$n; done',
