@@ -688,14 +688,16 @@ function containerScript(c: ContainerScript): string {
     `for f in hosts hostname resolv.conf passwd group nsswitch.conf; do cp ${q(c.etc)}/$f etc/$f; done`,
     'chmod 1777 tmp',
   ];
-  for (const [src, target, ro] of c.mounts) {
+  // Bind every mount first (a nested mount point, e.g. /etc/streambus/jwt inside the ConfigMap volume, is made in
+  // the parent volume as the container runtime does), then make the read-only ones read-only.
+  for (const [src, target] of c.mounts) {
     const t = q(`${c.root}${target}`);
     lines.push(
       `if [ -d ${q(src)} ]; then mkdir -p ${t}; else mkdir -p "$(dirname ${t})"; [ -e ${t} ] || touch ${t}; fi`,
       `mount --bind ${q(src)} ${t}`,
     );
-    if (ro) lines.push(`mount -o remount,bind,ro ${t}`);
   }
+  for (const [, target, ro] of c.mounts) if (ro) lines.push(`mount -o remount,bind,ro ${q(`${c.root}${target}`)}`);
   if (c.readOnlyRoot) lines.push(`mount -o remount,ro ${R}`);
   const env = Object.entries(c.env).map(([k, v]) => q(`${k}=${v}`));
   lines.push(
