@@ -38,7 +38,7 @@ const ROWS: Row[] = [
   {
     field: 'security.authentication',
     when: (s) => unenforcedAuthMethods(s).length > 0,
-    note: 'jwt and sasl are not wired into the broker: a client that does not pass mutual TLS (when required) is accepted as anonymous; mtls needs security.tls.enabled',
+    note: 'jwt and sasl are not wired into the broker: a client that does not pass mutual TLS (when required) is accepted as anonymous; mtls is enforced only when TLS is on',
   },
   {
     field: 'security.authorization',
