@@ -10,7 +10,8 @@ ci() { [ -n "${CI:-}" ] && [ "${CI}" != "false" ]; }
 npm run --silent build || exit 1
 
 # crossplane1: the Crossplane 1.20 CLI, for the Crossplane 1/2 agreement check (test/e2e/crossplane-versions.test.ts).
-for tool in crossplane crossplane1 crds configcheck gopeer; do
+# broker: StreamBus v1.0.1 broker + CLI; ghostunnel: the TLS sidecar and client tunnels (test/e2e/broker{pods,tls}.test.ts).
+for tool in crossplane crossplane1 crds configcheck gopeer broker ghostunnel; do
   if ! bash scripts/install-tools.sh "$tool"; then
     if ci; then echo "!! CI=true and '$tool' could not be installed" >&2; exit 1; fi
     echo "!!!!!!!!!! could not install '$tool': the e2e tests that need it will be SKIPPED !!!!!!!!!!" >&2
