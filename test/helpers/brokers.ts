@@ -160,9 +160,12 @@ export async function waitForQuorum(pods: Pods, since: number, boundMs: number):
     const dead = pods.exited();
     if (dead.length) {
       const first = Number(/-(\d+)\//.exec(dead[0]!)?.[1] ?? 0);
-      throw new FatalWait(`${dead.join(', ')}; last log lines of ${pods.podName(first)}:\n${pods.logs(first)}`);
+      throw new FatalWait(`${dead.join(', ')}; last log lines of ${pods.podName(first)}:\n${pods.logs(first, 'broker', 12)}`);
     }
-    if (!(await allClientPortsOpen(pods))) throw new Error('a client port is still closed');
+    const port = clientPort(pods);
+    const closed: string[] = [];
+    for (const i of pods.pods.keys()) if (!(await pods.agent!.tcpOpen(pods.podIp(i), port))) closed.push(pods.podName(i));
+    if (closed.length) throw new Error(`client port ${port} still closed on ${closed.join(', ')}`);
     for (const i of pods.pods.keys()) if (!(await podReady(pods, i))) throw new Error(`${pods.podName(i)} is not Ready`);
     const l = await leaders(pods);
     if (l.length !== 1) throw new Error(`leaders: [${l.join(',')}]`);
