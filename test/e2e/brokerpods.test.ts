@@ -9,7 +9,9 @@
  * onto a render with a new config hash, during which a majority stays ready. A broken render (a peer or the
  * broker id removed) must fail these checks. Timings are printed and kept in .tmp/brokerpods-timings.json.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { EXAMPLES } from '../helpers/fixtures.js';
@@ -213,6 +215,44 @@ describe.skipIf(!enabled)('the rendered StatefulSet, run as pods with the real b
       process.stderr.write(`${ex}: ${JSON.stringify(t)}\n`);
     });
   }
+
+  it('cleans up on failure: a test process killed by SIGTERM leaves no namespace, link, mount or process', async () => {
+    const manifests = await renderClaim(claimPath('minimal'));
+    const dir = mkdtempSync(join(tmpdir(), 'sb-cleanup-'));
+    writeFileSync(join(dir, 'manifests.json'), JSON.stringify(manifests));
+    const script = join(dir, 'run.mts');
+    writeFileSync(
+      script,
+      [
+        `import { readFileSync } from 'node:fs';`,
+        `import { Pods } from ${JSON.stringify(join(ROOT, 'test/helpers/pods.ts'))};`,
+        `const pods = new Pods({ manifests: JSON.parse(readFileSync(${JSON.stringify(join(dir, 'manifests.json'))}, 'utf8')), images: { broker: { files: { '/app/streambus-broker': ${JSON.stringify(broker)} } } } });`,
+        `await pods.startAll();`,
+        `console.log(JSON.stringify({ id: pods.id, work: pods.work }));`,
+        `setInterval(() => {}, 1000);`,
+      ].join('\n'),
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const info = await new Promise<{ id: string; work: string }>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the child did not start its pods')), 60_000);
+      child.stdout!.once('data', (b: Buffer) => {
+        clearTimeout(timer);
+        resolve(JSON.parse(b.toString()));
+      });
+      child.once('exit', (c) => reject(new Error(`the child exited with ${c} before its pods started`)));
+    });
+    const netns = () => (existsSync('/run/netns') ? readdirSync('/run/netns').filter((n) => n.startsWith(`${info.id}-`)) : []);
+    expect(netns().length).toBe(4); // the node and 3 pods
+    await sleep(2000); // the brokers are running
+    child.kill('SIGTERM');
+    const code = await new Promise((r) => child.once('exit', (c, s) => r(c ?? s)));
+    expect(code).toBe(143);
+    expect(netns()).toEqual([]);
+    expect(existsSync(info.work)).toBe(false);
+    const ps = spawnSync('sh', ['-c', `ps -eo args | grep -F ${JSON.stringify(info.work)} | grep -v grep || true`], { encoding: 'utf8' }).stdout.trim();
+    expect(ps).toBe('');
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(info.id);
+  });
 
   it('fails when the render is broken: a peer removed from broker.yaml, or the broker id removed from the command', async () => {
     const manifests = await renderClaim(claimPath('minimal'));
