@@ -483,8 +483,8 @@ export const FunctionInputSpec = z
       .regex(/^[1-9][0-9]*(s|m|h)$/)
       .default('60s')
       .describe(
-        'How often the TLS sidecar re-reads the certificate and key (ghostunnel --timed-reload), so a renewed Secret is served ' +
-          'without a restart, e.g. 60s.',
+        'How often the TLS sidecar re-reads the certificate, key and CA bundle (ghostunnel --timed-reload), so a renewed Secret ' +
+          'is served without a restart, e.g. 60s.',
       ),
   })
   .describe('Platform-team defaults of function-streambus.');

@@ -9,8 +9,9 @@
  * certificate signed by the CA (`caSecretName`'s ca.crt, else the certificate Secret's ca.crt); otherwise it asks
  * for none.
  *
- * - Rotation: ghostunnel re-reads the certificate and key every `tlsProxyReloadInterval` (--timed-reload); the
- *   kubelet updates Secret volumes in place, so a renewed certificate is served without a restart.
+ * - Rotation: ghostunnel re-reads the certificate, key and CA bundle every `tlsProxyReloadInterval`
+ *   (--timed-reload); the kubelet updates Secret volumes in place, so a renewed certificate or CA is used without
+ *   a restart.
  * - Readiness: the proxy's status endpoint (/_status, plain HTTP on the `proxy-status` port) answers 200 only when
  *   it can connect to the broker's loopback client port, which the broker opens only once the Raft group has a
  *   leader. So the pod is Ready exactly when the old `tcpSocket: client` probe meant: the broker serves clients.

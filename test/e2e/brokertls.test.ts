@@ -162,6 +162,23 @@ describe.skipIf(!enabled)('secure example: TLS and mutual TLS enforced by the si
     await cliRoundTrip(p, cliBin!, await clients.addr(0), 'after-rotation');
     expect((await leaders(p)).length).toBe(1);
     cases.rotation = { oldSerial, newSerial, servedAfterMs: rotationMs, served: served.map((s) => s.serial), restarts: 0 };
+
+    // 7. The client CA is reloaded too: once the CA Secret also trusts the other CA, its client is accepted, and
+    //    once it no longer does, refused again; no restart either way.
+    const caSecret = sts.spec.template.spec.volumes.find((v: Obj) => v.name === 'tls-ca').secret.secretName;
+    const otherCa = readFileSync(join(pki.dir, 'other-ca.crt'));
+    const c0 = Date.now();
+    p.updateSecret(caSecret, { 'ca.crt': Buffer.concat([pki.ca, otherCa]) });
+    await waitFor('the other CA trusted after the CA Secret changed', 30_000, async () => ((await tlsTry({ cert: pki.foreignClient.cert, key: pki.foreignClient.key })).ok ? true : undefined));
+    const trustedAfterMs = Date.now() - c0;
+    p.updateSecret(caSecret, { 'ca.crt': pki.ca });
+    const refusedAgain = await waitFor('the other CA refused again', 30_000, async () => {
+      const r = await tlsTry({ cert: pki.foreignClient.cert, key: pki.foreignClient.key });
+      return r.ok ? undefined : r;
+    });
+    expect(p.pods.get(0)!.containers.map((c) => c.proc.pid)).toEqual(before.pids);
+    expect(p.exited()).toEqual([]);
+    cases.caRotation = { trustedAfterMs, refusedAgain: refusedAgain.error, restarts: 0 };
   });
 });
 
