@@ -4,13 +4,14 @@
  * The secure claim is rendered with a Composition whose function input shortens the sidecar's reload interval
  * (tlsProxyReloadInterval: 2s) so rotation is observable in seconds; everything else is the default render. Its
  * pods run as in brokerpods.test.ts, with Secrets from a test-made PKI. Then, from the node namespace:
+ *  - one broker alone (no quorum): the sidecar listens, but its readiness endpoint answers 503;
  *  - a TLS client with a certificate from the cluster's CA completes a CLI round trip (through a ghostunnel client
  *    tunnel on loopback, as the CLI speaks plain TCP) and its handshake sees the pod's certificate;
  *  - a plaintext client (the CLI itself), a TLS client without a certificate, one with a certificate from another
  *    CA and a self-signed impostor of the CA's name are refused at the handshake;
  *  - the broker's own listener is not reachable from outside the pod (it is on the pod's loopback);
  *  - a rotated server certificate (the Secret updated in place, as the kubelet does) is served without restarting
- *    the broker or the sidecar.
+ *    the broker or the sidecar; a CA added to (then removed from) the CA Secret is trusted (then refused) likewise.
  * What each client saw is kept in .tmp/brokertls-cases.json.
  */
 import { X509Certificate } from 'node:crypto';
@@ -20,7 +21,7 @@ import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { makePki, requireOpenssl } from '../helpers/certs.js';
-import { Clients, cli, cliRoundTrip, leaders, renderClaim, statefulSetOf, testSecrets, waitForQuorum } from '../helpers/brokers.js';
+import { Clients, cli, cliRoundTrip, leaders, podReady, renderClaim, statefulSetOf, testSecrets, waitForQuorum } from '../helpers/brokers.js';
 import { Pods, requirePods, waitFor } from '../helpers/pods.js';
 import { requireTool, ROOT } from '../helpers/tools.js';
 
@@ -61,7 +62,7 @@ function composition(patch: Obj): string {
 }
 
 describe.skipIf(!enabled)('secure example: TLS and mutual TLS enforced by the sidecar, with the real broker', () => {
-  it('valid client round trip; plaintext, no certificate, another CA refused at the handshake; rotation without restart', async () => {
+  it('readiness means quorum; valid client round trip; plaintext, no certificate, another CA refused at the handshake; certificate and CA rotation without restart', async () => {
     const manifests = await renderClaim(join(ROOT, 'examples/secure/claim.yaml'), ['--composition', composition({ tlsProxyReloadInterval: '2s' })]);
     const sts = statefulSetOf(manifests);
     const [, proxy] = sts.spec.template.spec.containers;
@@ -84,11 +85,23 @@ describe.skipIf(!enabled)('secure example: TLS and mutual TLS enforced by the si
       },
     });
     await pods.setup();
+    const p = pods;
+    // 0. Readiness means quorum: one broker alone has no quorum, so its client listener stays closed. The sidecar
+    //    listens at once (a tcpSocket probe on the client port would pass), but its /_status, the rendered
+    //    readiness probe, answers 503 until the broker behind it serves.
     const t0 = Date.now();
-    await pods.startAll();
+    p.start(0);
+    const statusPort = proxy.ports.find((x: Obj) => x.name === 'proxy-status').containerPort;
+    await waitFor('the sidecar of the lone broker listening', 30_000, async () => ((await p.agent!.tcpOpen(p.podIp(0), 9092)) ? true : undefined));
+    await new Promise((r) => setTimeout(r, 3000));
+    const lone = await p.agent!.get(`http://${p.podIp(0)}:${statusPort}/_status`);
+    expect(lone.status).toBe(503);
+    expect(JSON.parse(lone.body!)).toMatchObject({ ok: false, backend_ok: false });
+    expect(await podReady(p, 0)).toBe(false);
+    cases.readinessWithoutQuorum = { clientPortOpen: true, status: lone.status, body: JSON.parse(lone.body!) };
+    for (let i = 1; i < n; i++) p.start(i);
     const { quorumMs } = await waitForQuorum(pods, t0, 90_000);
     cases.quorumMs = quorumMs;
-    const p = pods;
     const ip = p.podIp(0);
     const port = 9092;
     const ca = pki.ca.toString();
