@@ -11,7 +11,8 @@ npm run --silent build || exit 1
 
 # crossplane1: the Crossplane 1.20 CLI, for the Crossplane 1/2 agreement check (test/e2e/crossplane-versions.test.ts).
 # controlplane: etcd, Kubernetes, Crossplane core, registry, provider-kubernetes, kwok (test/e2e/controlplane.test.ts).
-for tool in crossplane crossplane1 crds configcheck gopeer controlplane; do
+# broker: StreamBus v1.0.1 broker + CLI; ghostunnel: the TLS sidecar and client tunnels (test/e2e/broker{pods,tls}.test.ts).
+for tool in crossplane crossplane1 crds configcheck gopeer broker ghostunnel controlplane; do
   if ! bash scripts/install-tools.sh "$tool"; then
     if ci; then echo "!! CI=true and '$tool' could not be installed" >&2; exit 1; fi
     echo "!!!!!!!!!! could not install '$tool': the e2e tests that need it will be SKIPPED !!!!!!!!!!" >&2

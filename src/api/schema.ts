@@ -477,6 +477,23 @@ export const FunctionInputSpec = z
     defaultImageRepository: z.string().min(1).default('ghcr.io/gstreamio/streambus/broker').describe('Image repository used when a claim sets none.'),
     defaultImageTag: z.string().min(1).default('v1.0.1').describe('Image tag used when a claim sets neither image.tag nor version.'),
     defaultStorageClass: z.string().regex(DNS1123_SUBDOMAIN).optional().describe('StorageClass used when a claim sets none; unset means the cluster default.'),
+    tlsProxyImage: z
+      .string()
+      .min(1)
+      .default('ghostunnel/ghostunnel:v1.8.4')
+      .describe(
+        'Image of the TLS-terminating sidecar (ghostunnel) each broker pod gets when security.tls.enabled: it serves the client ' +
+          'port with the certificate Secret (and requires client certificates for mutual TLS) and forwards to the broker on the ' +
+          "pod's loopback. Its entrypoint must be ghostunnel. Pin a tag or digest your registry mirrors.",
+      ),
+    tlsProxyReloadInterval: z
+      .string()
+      .regex(/^[1-9][0-9]*(s|m|h)$/)
+      .default('60s')
+      .describe(
+        'How often the TLS sidecar re-reads the certificate, key and CA bundle (ghostunnel --timed-reload), so a renewed Secret ' +
+          'is served without a restart, e.g. 60s.',
+      ),
   })
   .describe('Platform-team defaults of function-streambus.');
 

@@ -10,6 +10,7 @@
 import { CONFIG_FILE, DATA_DIR, RAFT_DIR, raftPeers, type ClusterModel } from './model.js';
 import { securityConfig } from './security.js';
 import { tenancyConfig } from './tenancy.js';
+import { tlsProxy } from './tlsproxy.js';
 
 type Obj = Record<string, unknown>;
 
@@ -47,10 +48,12 @@ export function brokerConfig(m: ClusterModel): BrokerConfig {
     };
   }
   const c = m.spec.config;
+  // With TLS the sidecar (tlsproxy.ts) serves the client port; the broker listens on the pod's loopback only.
+  const proxy = tlsProxy(m);
   const cfg: BrokerConfig = {
     server: {
-      host: '0.0.0.0',
-      port: m.ports.client,
+      host: proxy ? '127.0.0.1' : '0.0.0.0',
+      port: proxy ? proxy.brokerPort : m.ports.client,
       http_port: m.ports.http,
       ...(c.maxConnections !== undefined ? { max_connections: c.maxConnections } : {}),
       ...(c.maxMessageSize !== undefined ? { max_message_size: c.maxMessageSize } : {}),
@@ -61,7 +64,10 @@ export function brokerConfig(m: ClusterModel): BrokerConfig {
     observability,
   };
   const security = securityConfig(m.spec);
-  if (security) cfg.security = security;
+  // The sidecar terminates TLS: a broker that read security.tls would expect TLS on its loopback port, which
+  // the sidecar forwards as plain TCP. So broker.yaml carries no tls section when the sidecar is rendered.
+  if (security && proxy) delete security.tls;
+  if (security && Object.keys(security).length > 0) cfg.security = security;
   const tenancy = tenancyConfig(m.spec);
   if (tenancy) cfg.tenancy = tenancy;
   return cfg;

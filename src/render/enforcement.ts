@@ -2,11 +2,13 @@
  * What the deployed broker does NOT enforce.
  *
  * StreamBus v1.0.1 reads only the server, storage, cluster and log-level keys of broker.yaml
- * (broker-contract.md §1, §3-5). Every other feature a claim asks for is rendered (so a broker that implements it
+ * (broker-contract.md §1, §3-5). TLS and mutual TLS are enforced in front of it by the pod's TLS sidecar
+ * (tlsproxy.ts), so they are not listed here. Every other feature a claim asks for is rendered (so a broker that implements it
  * gets it) but is not in force; this table says which, so the function can tell the user in a WARNING result and
  * a condition instead of pretending. One row per feature: the field that asks for it and what really happens.
  */
 import type { StreamBusClusterSpec } from '../api/schema.js';
+import { mtlsRequired } from './tlsproxy.js';
 
 export interface Unenforced {
   /** The spec field(s) that ask for the feature. */
@@ -19,21 +21,24 @@ type Row = { field: string; when: (s: StreamBusClusterSpec) => boolean; note: st
 
 export const BROKER_VERSION = 'StreamBus v1.0.1';
 
+/**
+ * Authentication methods asked for that nothing enforces. TLS and mutual TLS are enforced by the TLS sidecar
+ * (tlsproxy.ts), so `mtls` is enforced whenever client certificates are required; jwt and sasl never are.
+ */
+export function unenforcedAuthMethods(s: StreamBusClusterSpec): string[] {
+  const auth = s.security?.authentication;
+  if (!auth?.enabled) return [];
+  const methods = auth.allowedMethods ?? (auth.method ? [auth.method] : []);
+  if (methods.length === 0) return ['(no method named)'];
+  return methods.filter((x) => !(x === 'mtls' && mtlsRequired(s)));
+}
+
 const ROWS: Row[] = [
-  {
-    field: 'security.tls',
-    when: (s) => !!s.security?.tls?.enabled,
-    note: 'the client listener stays plain TCP; the certificate is mounted and configured but never applied',
-  },
-  {
-    field: 'security.tls.clientAuthRequired',
-    when: (s) => !!s.security?.tls?.enabled && !!s.security.tls.clientAuthRequired,
-    note: 'client certificates are not requested',
-  },
+  // security.tls and security.tls.clientAuthRequired are enforced by the TLS sidecar (tlsproxy.ts).
   {
     field: 'security.authentication',
-    when: (s) => !!s.security?.authentication?.enabled,
-    note: 'every client is accepted as anonymous (mtls, jwt and sasl are not wired into the broker)',
+    when: (s) => unenforcedAuthMethods(s).length > 0,
+    note: 'jwt and sasl are not wired into the broker: a client that does not pass mutual TLS (when required) is accepted as anonymous; mtls is enforced only when TLS is on',
   },
   {
     field: 'security.authorization',

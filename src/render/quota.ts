@@ -8,6 +8,7 @@
  */
 import type { ClusterModel } from './model.js';
 import { formatBytes, formatCpu, parseQuantity } from './quantity.js';
+import { TLS_PROXY_RESOURCES, tlsProxy } from './tlsproxy.js';
 
 export function quotaEnabled(m: ClusterModel): boolean {
   return !!m.spec.multiTenancy?.enabled && !!m.spec.multiTenancy.isolation?.resourceQuotas;
@@ -20,12 +21,15 @@ export function resourceQuota(m: ClusterModel): Record<string, unknown> {
     persistentvolumeclaims: String(2 * n),
     'requests.storage': formatBytes(m.quotaStorageBytes ?? n * (parseQuantity(m.spec.storage.size)! + parseQuantity(m.spec.storage.raftSize)!)),
   };
+  // The TLS sidecar (tlsproxy.ts) declares every request and limit, so it fits under whatever the broker caps.
+  const sidecar = tlsProxy(m) ? TLS_PROXY_RESOURCES : undefined;
   for (const kind of ['requests', 'limits'] as const) {
     for (const [res, q] of Object.entries(m.spec.resources?.[kind] ?? {})) {
       if (res !== 'cpu' && res !== 'memory') continue;
       const v = parseQuantity(q);
       if (v === undefined) continue;
-      hard[`${kind}.${res}`] = res === 'cpu' ? formatCpu(n * v) : formatBytes(n * v);
+      const s = sidecar ? parseQuantity(sidecar[kind][res])! : 0;
+      hard[`${kind}.${res}`] = res === 'cpu' ? formatCpu(n * (v + s)) : formatBytes(n * (v + s));
     }
   }
   return {

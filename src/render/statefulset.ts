@@ -12,6 +12,7 @@ import { affinity, topologySpread } from './availability.js';
 import { logLevel } from './config.js';
 import { scrapeAnnotations } from './monitoring.js';
 import { securityMounts } from './security.js';
+import { TLS_PROXY_CONTAINER, tlsProxy, tlsProxyContainer } from './tlsproxy.js';
 import {
   BROKER_BINARY,
   BROKER_UID,
@@ -38,8 +39,8 @@ export function brokerCommand(): { command: string[]; args: string[] } {
 
 /** Names of the broker pod's containers. */
 export const BROKER_CONTAINER = 'broker';
-export function podContainerNames(_m: ClusterModel): string[] {
-  return [BROKER_CONTAINER];
+export function podContainerNames(m: ClusterModel): string[] {
+  return tlsProxy(m) ? [BROKER_CONTAINER, TLS_PROXY_CONTAINER] : [BROKER_CONTAINER];
 }
 
 export function configHash(brokerYaml: string): string {
@@ -54,6 +55,11 @@ export function statefulSet(m: ClusterModel, brokerYaml: string): Record<string,
   const appArmor = misdirectedAppArmor(m, podContainerNames(m));
   for (const mv of appArmor) delete podAnnotations[mv.annotation];
   const secrets = securityMounts(spec);
+  // With TLS, a sidecar serves the client port (tlsproxy.ts): it alone mounts the certificate and CA Secrets.
+  const proxy = tlsProxy(m);
+  const proxyVolumes = new Set(proxy ? ['tls', 'tls-ca'] : []);
+  const brokerSecrets = secrets.filter((x) => !proxyVolumes.has((x.volume as { name: string }).name));
+  const proxySecrets = secrets.filter((x) => proxyVolumes.has((x.volume as { name: string }).name));
   const claim = (name: string, size: string) => ({
     metadata: { name, labels: m.selectorLabels },
     spec: {
@@ -76,7 +82,8 @@ export function statefulSet(m: ClusterModel, brokerYaml: string): Record<string,
       ...tracingEnv(m),
     ],
     ports: [
-      { name: 'client', containerPort: m.ports.client, protocol: 'TCP' },
+      // With the TLS sidecar the broker's client listener is on 127.0.0.1 only; the sidecar declares the client port.
+      ...(proxy ? [] : [{ name: 'client', containerPort: m.ports.client, protocol: 'TCP' }]),
       { name: 'http', containerPort: m.ports.http, protocol: 'TCP' },
       { name: 'raft', containerPort: m.ports.raft, protocol: 'TCP' },
     ],
@@ -85,11 +92,13 @@ export function statefulSet(m: ClusterModel, brokerYaml: string): Record<string,
       { name: 'data', mountPath: DATA_DIR },
       { name: 'raft', mountPath: RAFT_DIR },
       { name: 'tmp', mountPath: '/tmp' },
-      ...secrets.map((x) => x.mount),
+      ...brokerSecrets.map((x) => x.mount),
     ],
     startupProbe: { httpGet: { path: '/health/ready', port: 'http' }, periodSeconds: 5, failureThreshold: 24, timeoutSeconds: 3 },
     livenessProbe: { httpGet: { path: '/health/live', port: 'http' }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 3 },
-    readinessProbe: { tcpSocket: { port: 'client' }, periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 3 },
+    // Ready once the client port is open, which happens only at quorum. With the TLS sidecar the sidecar's readiness
+    // probe checks the same thing through its status endpoint (the kubelet cannot reach the loopback listener).
+    ...(proxy ? {} : { readinessProbe: { tcpSocket: { port: 'client' }, periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 3 } }),
     ...(spec.resources ? { resources: spec.resources } : {}),
     securityContext: {
       allowPrivilegeEscalation: false,
@@ -132,7 +141,7 @@ export function statefulSet(m: ClusterModel, brokerYaml: string): Record<string,
           ...(spec.priorityClassName ? { priorityClassName: spec.priorityClassName } : {}),
           ...(spec.image.pullSecrets?.length ? { imagePullSecrets: spec.image.pullSecrets.map((name) => ({ name })) } : {}),
           enableServiceLinks: false,
-          containers: [container],
+          containers: proxy ? [container, tlsProxyContainer(m, proxy, proxySecrets.map((x) => x.mount))] : [container],
           volumes: [
             { name: 'config', configMap: { name: m.names.configMap } },
             { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },

@@ -63,7 +63,9 @@ describe.skipIf(!configcheck)('rendered broker.yaml and command, read as the bro
         expect(c.warnings).toEqual([]);
         expect(c.peers.map((p: Obj) => p.id)).toEqual(Array.from({ length: n }, (_, k) => k + 1));
         expect(c.peers[i].addr).toBe(`${sts.metadata.name}-${i}.${sts.spec.serviceName}.${sts.metadata.namespace}.svc.cluster.local:9093`);
-        expect(c).toMatchObject({ host: '0.0.0.0', port: 9092, httpPort: 8081, dataDir: '/data', raftDataDir: '/raft' });
+        // With TLS the sidecar serves 9092 and the broker listens on the pod's loopback (src/render/tlsproxy.ts).
+        const tls = !!xr.spec.security?.tls?.enabled;
+        expect(c).toMatchObject({ host: tls ? '127.0.0.1' : '0.0.0.0', port: tls ? 19092 : 9092, httpPort: 8081, dataDir: '/data', raftDataDir: '/raft' });
         expect(c.logLevel).toBe(xr.spec.observability?.logging?.level ?? xr.spec.config.logLevel);
       }
       expect(seen.size).toBe(n);

@@ -162,15 +162,21 @@ describe.skipIf(!crossplane)('every example renders through crossplane render fo
     expect(brokerYaml('production', 'Object').tracing ?? brokerYaml('production', 'Object').observability.tracing).toMatchObject({ endpoint: 'jaeger-collector.observability.svc:4317' });
   });
 
-  it('secure: mutual TLS with its CA, jwt+mtls, deny ACLs, isolation policy, and a warning that v1.0.1 enforces none of it', () => {
+  it('secure: mutual TLS by the sidecar with its CA, jwt+mtls, deny ACLs, isolation policy, and a warning for what v1.0.1 ignores', () => {
     const cfg = brokerYaml('secure', 'Object');
-    expect(cfg.security.tls).toMatchObject({ ca_file: '/etc/streambus/ca/ca.crt', client_auth: 'require_and_verify' });
+    // The TLS sidecar terminates (mutual) TLS; the broker listens on loopback and gets no tls section.
+    expect(cfg.security.tls).toBeUndefined();
+    expect(cfg.server).toMatchObject({ host: '127.0.0.1', port: 19092 });
+    const proxy = composed('secure', 'Object').statefulset!.spec.template.spec.containers[1];
+    expect(proxy.name).toBe('tls-proxy');
+    expect(proxy.args).toEqual(expect.arrayContaining(['--cacert=/etc/streambus/ca/ca.crt', '--allow-all']));
     expect(cfg.security.authentication.allowed_methods).toEqual(['mtls', 'jwt']);
     expect(cfg.security.acl).toEqual({ enabled: true, default_policy: 'deny' });
     const np = composed('secure', 'Object')['network-policy']!;
     expect(np.spec.ingress[0].from).toBeDefined();
     const warning = results('secure', 'Object').find((r) => r.severity === 'SEVERITY_WARNING' && /not enforced/.test(r.message));
-    expect(warning?.message).toMatch(/not enforced by StreamBus v1\.0\.1: security\.tls/);
+    expect(warning?.message).toMatch(/not enforced by StreamBus v1\.0\.1: security\.authentication \(/);
+    expect(warning?.message).not.toMatch(/security\.tls/);
     const xr = out.get('secure/Object')![0]!;
     const cond = xr.status.conditions.find((c: Obj) => c.type === 'FeaturesEnforced');
     expect(cond).toMatchObject({ status: 'False', reason: 'NotEnforcedByBroker' });

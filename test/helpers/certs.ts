@@ -28,6 +28,10 @@ export interface Pki {
   expiredClient: { key: Buffer; cert: Buffer };
   /** Signed by the trusted CA, but for servers only (extended key usage serverAuth). */
   serverOnlyClient: { key: Buffer; cert: Buffer };
+  /** The working directory (ca.crt, client.crt, client.key, foreign.crt, ... as files). */
+  dir: string;
+  /** Issues another server certificate from the trusted CA (e.g. a rotation), with these subjectAltNames. */
+  issueServer: (name: string, sans: string[]) => { key: Buffer; cert: Buffer };
 }
 
 /** The openssl binary, or undefined (and a loud skip message) when absent; throws under CI. */
@@ -43,7 +47,8 @@ export function requireOpenssl(): string | undefined {
   }
 }
 
-export function makePki(): Pki {
+/** `serverSans`: the server certificate's subjectAltNames (default DNS:localhost, IP:127.0.0.1). */
+export function makePki(serverSans: string[] = ['DNS:localhost', 'IP:127.0.0.1']): Pki {
   const dir = mkdtempSync(join(tmpdir(), 'sb-pki-'));
   const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
@@ -59,7 +64,7 @@ export function makePki(): Pki {
   ca('ca', '/CN=function-streambus test CA');
   ca('other-ca', '/CN=some other CA');
   ca('xp-ca', '/O=Crossplane/CN=Crossplane');
-  leaf('server', 'function-streambus', 'ca', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth');
+  leaf('server', 'function-streambus', 'ca', `subjectAltName=${serverSans.join(',')}\nextendedKeyUsage=serverAuth`);
   leaf('client', 'crossplane', 'ca', 'extendedKeyUsage=clientAuth');
   leaf('foreign', 'crossplane', 'other-ca', 'extendedKeyUsage=clientAuth');
   leaf('server-only', 'crossplane', 'ca', 'extendedKeyUsage=serverAuth');
@@ -95,5 +100,10 @@ export function makePki(): Pki {
     crossplaneClient: { key: read('xp.key'), cert: read('xp.crt') },
     expiredClient: { key: read('expired.key'), cert: read('expired.crt') },
     serverOnlyClient: { key: read('server-only.key'), cert: read('server-only.crt') },
+    dir,
+    issueServer: (name, sans) => {
+      leaf(name, 'function-streambus', 'ca', `subjectAltName=${sans.join(',')}\nextendedKeyUsage=serverAuth`);
+      return { key: read(`${name}.key`), cert: read(`${name}.crt`) };
+    },
   };
 }

@@ -31,25 +31,85 @@ describe('security', () => {
     },
   });
 
-  it('mounts every secret read-only and never inlines it', () => {
+  it('mounts every secret read-only and never inlines it: TLS Secrets in the TLS sidecar only', () => {
     const mounts = container(r).volumeMounts.filter((v: Obj) => v.readOnly && v.name !== 'config');
     expect(mounts.map((v: Obj) => [v.name, v.mountPath])).toEqual([
-      ['tls', '/etc/streambus/tls'],
-      ['tls-ca', '/etc/streambus/ca'],
       ['jwt', '/etc/streambus/jwt'],
       ['sasl', '/etc/streambus/sasl'],
+    ]);
+    expect(podSpec(r).containers[1].volumeMounts.map((v: Obj) => [v.name, v.mountPath, v.readOnly])).toEqual([
+      ['tls', '/etc/streambus/tls', true],
+      ['tls-ca', '/etc/streambus/ca', true],
     ]);
     expect(podSpec(r).volumes.filter((v: Obj) => v.secret).map((v: Obj) => v.secret.secretName)).toEqual(['certs', 'ca', 'jwt', 'sasl']);
     expect(JSON.stringify(r)).not.toMatch(/BEGIN CERTIFICATE|PRIVATE KEY/);
   });
 
-  it('renders the broker TLS keys with file paths and mutual TLS', () => {
+  it('renders the broker security keys with file paths; no tls section (the sidecar terminates TLS)', () => {
     expect(cfg(r).security).toEqual({
-      tls: { enabled: true, cert_file: '/etc/streambus/tls/tls.crt', key_file: '/etc/streambus/tls/tls.key', ca_file: '/etc/streambus/ca/ca.crt', client_auth: 'require_and_verify' },
       authentication: { enabled: true, method: 'jwt', allowed_methods: ['mtls', 'jwt'], jwt: { secret_file: '/etc/streambus/jwt/secret' } },
       sasl: { enabled: true, mechanism: 'SCRAM-SHA-512', credentials_dir: '/etc/streambus/sasl' },
       acl: { enabled: true, default_policy: 'deny' },
     });
+  });
+
+  it('TLS: a ghostunnel sidecar serves the client port; the broker listens on loopback only', () => {
+    expect(cfg(r).server).toMatchObject({ host: '127.0.0.1', port: 19092, http_port: 8081 });
+    const [broker, proxy] = podSpec(r).containers;
+    expect(broker.ports.map((p: Obj) => p.name)).toEqual(['http', 'raft']);
+    expect(broker.readinessProbe).toBeUndefined();
+    expect(broker.livenessProbe.httpGet).toEqual({ path: '/health/live', port: 'http' });
+    expect(proxy.name).toBe('tls-proxy');
+    expect(proxy.image).toBe('ghostunnel/ghostunnel:v1.8.4');
+    expect(proxy.command).toBeUndefined();
+    expect(proxy.args).toEqual([
+      'server',
+      '--listen=0.0.0.0:9092',
+      '--target=127.0.0.1:19092',
+      '--cert=/etc/streambus/tls/tls.crt',
+      '--key=/etc/streambus/tls/tls.key',
+      '--cacert=/etc/streambus/ca/ca.crt',
+      '--allow-all',
+      '--timed-reload=60s',
+      '--status=http://0.0.0.0:8082',
+      '--shutdown-timeout=30s',
+    ]);
+    expect(proxy.ports).toEqual([
+      { name: 'client', containerPort: 9092, protocol: 'TCP' },
+      { name: 'proxy-status', containerPort: 8082, protocol: 'TCP' },
+    ]);
+    expect(proxy.readinessProbe.httpGet).toEqual({ path: '/_status', port: 'proxy-status' });
+    expect(proxy.livenessProbe.tcpSocket).toEqual({ port: 'proxy-status' });
+    expect(proxy.resources).toEqual({ requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '500m', memory: '128Mi' } });
+    expect(proxy.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    // The Services' targetPort 'client' now names the sidecar's port.
+    expect(r['client-service'].spec.ports[0].targetPort).toBe('client');
+    expect(() => validateManifest(r.statefulset)).not.toThrow();
+  });
+
+  it('TLS without client auth: no client certificate asked; mtls by method; the image is a platform default', () => {
+    const oneWay = render({ security: { tls: { enabled: true, certSecretName: 'certs' } } });
+    const args = podSpec(oneWay).containers[1].args;
+    expect(args).toContain('--disable-authentication');
+    expect(args.some((a: string) => a.startsWith('--cacert'))).toBe(false);
+    const byMethod = render({ security: { tls: { enabled: true, certSecretName: 'certs' }, authentication: { enabled: true, method: 'mtls' } } });
+    expect(podSpec(byMethod).containers[1].args).toEqual(expect.arrayContaining(['--cacert=/etc/streambus/tls/ca.crt', '--allow-all']));
+    const m = buildModel(
+      { name: 'sb', namespace: 'ns' },
+      StreamBusClusterSpec.parse({ security: { tls: { enabled: true, certSecretName: 'certs' } } }),
+      FunctionInputSpec.parse({ tlsProxyImage: 'registry.example/ghostunnel@sha256:abc', tlsProxyReloadInterval: '5m' }),
+    );
+    const sts = renderCluster(m).find((c) => c.key === 'statefulset')!.manifest as Obj;
+    expect(sts.spec.template.spec.containers[1].image).toBe('registry.example/ghostunnel@sha256:abc');
+    expect(sts.spec.template.spec.containers[1].args).toContain('--timed-reload=5m');
+    expect(podSpec(render({})).containers).toHaveLength(1);
+    expect(cfg(render({})).server).toMatchObject({ host: '0.0.0.0', port: 9092 });
   });
 
   it('accepts the operator API alias tls.secretName', () => {
@@ -116,13 +176,14 @@ describe('multi-tenancy', () => {
 
   it('isolation.resourceQuotas sizes a ResourceQuota from replicas × per-broker needs', () => {
     const r = render(exampleXr('multi-tenant').spec);
+    // 5 × (broker + TLS sidecar: requests 10m/32Mi, limits 500m/128Mi).
     expect(r['resource-quota'].spec.hard).toEqual({
-      'limits.cpu': '40',
-      'limits.memory': '80Gi',
+      'limits.cpu': '42500m',
+      'limits.memory': '82560Mi',
       persistentvolumeclaims: '10',
       pods: '5',
-      'requests.cpu': '10',
-      'requests.memory': '20Gi',
+      'requests.cpu': '10050m',
+      'requests.memory': '20640Mi',
       'requests.storage': '1500Gi',
     });
     expect(render({ multiTenancy: { enabled: true } })['resource-quota']).toBeUndefined();
@@ -208,9 +269,8 @@ describe('high availability and scheduling', () => {
 describe('honesty: features the broker does not enforce', () => {
   it('lists exactly what the secure example asks for and v1.0.1 ignores', () => {
     const spec = StreamBusClusterSpec.parse(exampleXr('secure').spec);
+    // TLS and mutual TLS are enforced by the TLS sidecar; jwt (an allowed method) is not.
     expect(unenforcedFeatures(spec).map((u) => u.field)).toEqual([
-      'security.tls',
-      'security.tls.clientAuthRequired',
       'security.authentication',
       'security.authorization',
       'multiTenancy',
@@ -224,10 +284,19 @@ describe('honesty: features the broker does not enforce', () => {
     const rsp = runFunction(request(exampleXr('secure')));
     const w = rsp.results.filter((r) => r.severity === Severity.SEVERITY_WARNING && r.reason === 'FeaturesNotEnforced');
     expect(w).toHaveLength(1);
-    expect(w[0]!.message).toMatch(/^configured but not enforced by StreamBus v1\.0\.1: security\.tls \(/);
+    expect(w[0]!.message).toMatch(/^configured but not enforced by StreamBus v1\.0\.1: security\.authentication \(/);
+    expect(w[0]!.message).not.toMatch(/security\.tls(\.clientAuthRequired)? \(/);
     const c = rsp.conditions.find((x) => x.type === 'FeaturesEnforced')!;
     expect(c.status).toBe(Status.STATUS_CONDITION_FALSE);
     expect(c.message).toContain('security.authorization');
+  });
+
+  it('mtls alone with TLS on is enforced; mtls without TLS, jwt and sasl are not', () => {
+    const fields = (security: unknown) => unenforcedFeatures(StreamBusClusterSpec.parse({ security })).map((u) => u.field);
+    expect(fields({ tls: { enabled: true, certSecretName: 'c', clientAuthRequired: true }, authentication: { enabled: true, method: 'mtls' } })).toEqual([]);
+    expect(fields({ tls: { enabled: true, certSecretName: 'c' } })).toEqual([]);
+    expect(fields({ authentication: { enabled: true, method: 'mtls' } })).toEqual(['security.authentication']);
+    expect(fields({ tls: { enabled: true, certSecretName: 'c' }, authentication: { enabled: true, method: 'jwt', jwtSecretName: 'j' } })).toEqual(['security.authentication']);
   });
 
   it('no warning when nothing unenforced is asked for', () => {
