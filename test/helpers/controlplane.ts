@@ -91,6 +91,7 @@ export function run(cmd: string, args: string[], opts: { input?: string; timeout
       clearTimeout(timer);
       resolve({ code: code ?? -1, stdout, stderr });
     });
+    p.stdin.on('error', () => undefined); // a command that exits before reading its input
     p.stdin.end(opts.input ?? '');
   });
 }
@@ -706,8 +707,17 @@ export class ControlPlane {
     ]);
     this.startFunction(certs);
     await this.waitPort(FUNCTION_PORT, 'function-streambus');
-    await this.k(['patch', 'functionrevision', rev.metadata.name, '--subresource=status', '--type=merge', '-p',
-      JSON.stringify({ status: { tlsServerSecretName: secretName, endpoint: `dns:///localhost:${FUNCTION_PORT}` } })]);
+    // What the package runtime controller reports on a revision it runs: the TLS Secret, the endpoint, and
+    // RuntimeHealthy=True (the Function is Healthy only when both the revision and its runtime are).
+    await waitFor(`FunctionRevision ${rev.metadata.name} to take the runtime's status`, async () => {
+      const cur = await this.get('functionrevisions.pkg.crossplane.io', rev.metadata.name);
+      if (!cur) return undefined;
+      const conditions = ((cur.status?.conditions ?? []) as Obj[]).filter((c) => c.type !== 'RuntimeHealthy');
+      conditions.push({ type: 'RuntimeHealthy', status: 'True', reason: 'HealthyPackageRevision', lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') });
+      const r = await this.kubectl(['patch', 'functionrevision', rev.metadata.name, '--subresource=status', '--type=merge', '-p',
+        JSON.stringify({ metadata: { resourceVersion: cur.metadata.resourceVersion }, status: { tlsServerSecretName: secretName, endpoint: `dns:///localhost:${FUNCTION_PORT}`, conditions } })]);
+      return r.code === 0 || undefined; // a conflict (Crossplane updated it meanwhile) is retried
+    }, 60_000, 500);
     await waitFor(`Function ${name} Healthy`, async () => {
       const f = await this.get('functions.pkg.crossplane.io', name);
       return (f?.status?.conditions as Obj[] | undefined)?.some((c) => c.type === 'Healthy' && c.status === 'True');
