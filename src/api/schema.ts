@@ -9,7 +9,8 @@
  * Every field carries a description; the XRD generator and the docs generator both read them.
  */
 import { z } from 'zod';
-import { parseQuantity } from '../render/quantity.js';
+import { parseQuantity } from '../k8s/quantity.js';
+import { DNS1123_SUBDOMAIN } from '../k8s/names.js';
 
 /** Kubernetes resource quantity: apimachinery's resource.Quantity grammar, without negative values. */
 export const QUANTITY_PATTERN =
@@ -24,10 +25,11 @@ const quantity = (description: string) =>
     .describe(description);
 
 /** A storage size: a string quantity with a binary or decimal suffix, strictly positive. */
+export const STORAGE_SIZE = /^[1-9][0-9]*(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/;
 const storageSize = (description: string, dflt: string) =>
   z
     .string()
-    .regex(/^[1-9][0-9]*(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/, 'must be a positive storage quantity such as 10Gi')
+    .regex(STORAGE_SIZE, 'must be a positive storage quantity such as 10Gi')
     .default(dflt)
     .describe(description);
 
@@ -35,7 +37,6 @@ const port = (description: string, dflt: number) =>
   z.number().int().min(1).max(65535).default(dflt).describe(description);
 
 /** DNS-1123 label (names of Secrets, ServiceAccounts and other namespaced objects we reference). */
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const secretName = (description: string) =>
   z.string().min(1).max(253).regex(DNS1123_SUBDOMAIN, 'must be a valid Secret name (DNS-1123 subdomain)').describe(description);
 
@@ -365,13 +366,16 @@ export const SPEC_RULES: SpecRule[] = [
 ];
 
 // ---------------------------------------------------------------------------------------------
+export const MIN_REPLICAS = 1;
+export const MAX_REPLICAS = 100;
+
 export const StreamBusClusterSpec = z
   .object({
     replicas: z
       .number()
       .int()
-      .min(1)
-      .max(100)
+      .min(MIN_REPLICAS)
+      .max(MAX_REPLICAS)
       .default(3)
       .describe(
         'Number of brokers. Raft membership is static in StreamBus v1.0.1, so the count is fixed once the cluster has ' +
@@ -443,6 +447,56 @@ export const FUNCTION_INPUT_GROUP = 'streambus.fn.crossplane.io';
 export const FUNCTION_INPUT_VERSION = 'v1beta1';
 export const FUNCTION_INPUT_KIND = 'Input';
 
+/** Namespaces no cluster is ever composed into unless the platform team lists otherwise. */
+export const DEFAULT_DENIED_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease', 'crossplane-system'];
+
+/**
+ * What a claim may ask for, decided by the platform team (src/function/policy.ts enforces it; each refusal is a
+ * FATAL result naming the claim's field and the policy). The defaults keep the seed examples working and refuse
+ * what only a cluster administrator should decide.
+ */
+export const PlatformPolicy = z
+  .object({
+    allowedImageRegistries: z
+      .array(z.string().min(1).max(255).regex(/^[A-Za-z0-9.-]+(:[0-9]+)?$/, 'must be a registry host such as ghcr.io or registry.example.com:5000'))
+      .max(64)
+      .optional()
+      .describe(
+        'Registries broker images may come from (the host of spec.image.repository; docker.io for names without a host). ' +
+          'Unset: any registry. Set it in production.',
+      ),
+    allowedPriorityClasses: z
+      .array(z.string().min(1).max(253).regex(DNS1123_SUBDOMAIN))
+      .max(64)
+      .optional()
+      .describe(
+        'PriorityClasses a claim may set in spec.priorityClassName. Unset: any class except the system ones ' +
+          '(system-node-critical, system-cluster-critical and every other system-* class).',
+      ),
+    tolerations: z
+      .enum(['Any', 'Keyed', 'None'])
+      .default('Keyed')
+      .describe(
+        'Tolerations a claim may add: Any; Keyed (default): each must name a taint key, so no toleration of every taint, ' +
+          'and none of the control plane\'s node-role.kubernetes.io/* taints; None.',
+      ),
+    allowNodeSelector: z.boolean().default(true).describe('Whether a claim may set spec.nodeSelector (node-role.kubernetes.io/* keys are always refused).'),
+    securityAnnotations: z
+      .enum(['Any', 'Confined', 'None'])
+      .default('Confined')
+      .describe(
+        'AppArmor and seccomp annotations a claim may put on the pods (spec.podAnnotations): Any; Confined (default): ' +
+          'only profiles that confine (runtime/default, docker/default, localhost/<profile>), never unconfined; None.',
+      ),
+    deniedNamespaces: z
+      .array(z.string().min(1).max(63).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/))
+      .max(256)
+      .default(DEFAULT_DENIED_NAMESPACES)
+      .describe('Namespaces no cluster is composed into (the claim namespace, or the namespace label of a directly created XR).'),
+  })
+  .describe('Platform policy: what claims may ask for.');
+export type PlatformPolicy = z.infer<typeof PlatformPolicy>;
+
 export const FunctionInputSpec = z
   .object({
     mode: z
@@ -469,6 +523,7 @@ export const FunctionInputSpec = z
     defaultImageRepository: z.string().min(1).default('ghcr.io/gstreamio/streambus/broker').describe('Image repository used when a claim sets none.'),
     defaultImageTag: z.string().min(1).default('v1.0.1').describe('Image tag used when a claim sets neither image.tag nor version.'),
     defaultStorageClass: z.string().regex(DNS1123_SUBDOMAIN).optional().describe('StorageClass used when a claim sets none; unset means the cluster default.'),
+    policy: PlatformPolicy.default(PlatformPolicy.parse({})),
   })
   .describe('Platform-team defaults of function-streambus.');
 

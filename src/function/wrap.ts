@@ -5,9 +5,9 @@
  */
 import type { FunctionInputSpec } from '../api/schema.js';
 import type { Composed, Manifest } from '../render/index.js';
+import { OBJECT_KIND, objectWrapper, observedManifestOf } from '../k8s/object.js';
 
-export const OBJECT_API_VERSION = 'kubernetes.crossplane.io/v1alpha2';
-export const OBJECT_KIND = 'Object';
+export { OBJECT_API_VERSION, OBJECT_KIND } from '../k8s/object.js';
 
 export function objectName(xrName: string, key: string): string {
   return `${xrName}-${key}`;
@@ -15,15 +15,7 @@ export function objectName(xrName: string, key: string): string {
 
 export function wrap(c: Composed, xrName: string, input: FunctionInputSpec): Manifest {
   if (input.mode === 'Direct') return c.manifest;
-  return {
-    apiVersion: OBJECT_API_VERSION,
-    kind: OBJECT_KIND,
-    metadata: { name: objectName(xrName, c.key) },
-    spec: {
-      forProvider: { manifest: c.manifest },
-      providerConfigRef: { name: input.providerConfigName },
-    },
-  };
+  return objectWrapper(objectName(xrName, c.key), c.manifest, input.providerConfigName);
 }
 
 /**
@@ -33,8 +25,5 @@ export function wrap(c: Composed, xrName: string, input: FunctionInputSpec): Man
 export function observedManifest(observed: Manifest | undefined, mode: FunctionInputSpec['mode']): Manifest | undefined {
   if (!observed) return undefined;
   if (mode === 'Direct' || observed.kind !== OBJECT_KIND) return observed;
-  const status = observed.status as Record<string, unknown> | undefined;
-  const atProvider = status?.atProvider as Record<string, unknown> | undefined;
-  const manifest = atProvider?.manifest;
-  return manifest && typeof manifest === 'object' ? (manifest as Manifest) : undefined;
+  return observedManifestOf(observed);
 }

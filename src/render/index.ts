@@ -10,6 +10,7 @@ import { networkPolicy } from './networkpolicy.js';
 import { quotaEnabled, resourceQuota } from './quota.js';
 import { clientService, headlessService } from './services.js';
 import { statefulSet } from './statefulset.js';
+import { withAppliedRecord } from './applied.js';
 
 export type Manifest = Record<string, unknown>;
 
@@ -25,7 +26,7 @@ export function renderCluster(m: ClusterModel): Composed[] {
     { key: 'config', manifest: configMap(m, yaml) },
     { key: 'headless-service', manifest: headlessService(m) },
     { key: 'client-service', manifest: clientService(m) },
-    { key: 'statefulset', manifest: statefulSet(m, yaml) },
+    { key: 'statefulset', manifest: withAppliedRecord(statefulSet(m, yaml), m) },
     { key: 'network-policy', manifest: networkPolicy(m) },
   ];
   if (pdbEnabled(m)) out.push({ key: 'pdb', manifest: podDisruptionBudget(m) });

@@ -7,7 +7,7 @@ import { runFunction } from '../../src/function/handler.js';
 import { unenforcedFeatures } from '../../src/render/enforcement.js';
 import { renderCluster } from '../../src/render/index.js';
 import { buildModel } from '../../src/render/model.js';
-import { formatBytes, formatCpu, parseQuantity } from '../../src/render/quantity.js';
+import { formatBytes, formatCpu, parseQuantity } from '../../src/k8s/quantity.js';
 import { brokerQuotas } from '../../src/render/tenancy.js';
 import { EXAMPLES, exampleXr, loadYaml, request } from '../helpers/fixtures.js';
 import { validateManifest } from '../helpers/k8s.js';
