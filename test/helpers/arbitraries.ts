@@ -204,5 +204,18 @@ export const validXrAndInput = fc
       },
       spec: { ...followRules(json(s) as Obj), claimRef: { apiVersion: 'streambus.io/v1alpha1', kind: 'StreamBusCluster', name, namespace: ns } },
     }) as Obj,
-    input: json(i) as Obj,
+    input: permissivePolicy(json(i) as Obj, s as Obj),
   }));
+
+/**
+ * The platform policy (input.spec.policy) is not what these properties are about: open it up so that every
+ * schema-valid spec renders (tolerations without keys, any profile annotation, the generated PriorityClass).
+ */
+function permissivePolicy(input: Obj, spec: Obj): Obj {
+  const pc = spec.priorityClassName as string | undefined;
+  input.spec = {
+    ...((input.spec as Obj | undefined) ?? {}),
+    policy: { tolerations: 'Any', securityAnnotations: 'Any', deniedNamespaces: [], ...(pc ? { allowedPriorityClasses: [pc] } : {}) },
+  };
+  return input;
+}
