@@ -21,6 +21,7 @@ import { parse } from 'yaml';
 const ROOT = join(import.meta.dirname, '..', '..');
 const BUNDLE = join(ROOT, 'dist', 'bundle', 'function-streambus.mjs');
 const LIMIT_MIB = 256;
+const IMAGE_NODE_OPTIONS = /NODE_OPTIONS="([^"]*)"/.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1] ?? '';
 type Obj = Record<string, any>;
 
 const xrBase = parse(readFileSync(join(ROOT, 'examples/minimal/xr.yaml'), 'utf8')) as Obj;
@@ -50,7 +51,8 @@ async function main(): Promise<void> {
   const port = 19000 + Math.floor(Math.random() * 1000);
   const proc = spawn(process.execPath, [BUNDLE, '--insecure', '--address', `127.0.0.1:${port}`, '--metrics-address', 'off'], {
     stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, NODE_ENV: 'production' },
+    // The V8 flags the image runs with (Dockerfile ENV NODE_OPTIONS), unless MEMORY_NODE_OPTIONS overrides them.
+    env: { ...process.env, NODE_ENV: 'production', NODE_OPTIONS: process.env.MEMORY_NODE_OPTIONS ?? IMAGE_NODE_OPTIONS },
   });
   const Client = grpc.makeGenericClientConstructor(FunctionRunnerServiceService, 'FunctionRunnerService');
   const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': 8 * 1024 * 1024 }) as unknown as {

@@ -80,18 +80,21 @@ export const CA_REQUIREMENT = 'tls-ca';
 
 /**
  * Validated specs and rendered resources of recent calls (see cache.ts), bounded by entries and by approximate bytes;
- * sized by configureCaches. An entry larger than an eighth of its cache's budget (a spec near the 1 MiB limit) is
- * never kept.
+ * sized by configureCaches. An entry over MAX_CACHE_ENTRY_BYTES (a spec over ~256 KiB; ordinary specs are a few KiB)
+ * is never kept.
  */
 export const DEFAULT_CACHE_ENTRIES = 512;
 export const DEFAULT_CACHE_BYTES = 32 * 1024 * 1024;
-let specCache = new Lru<SpecResult>({ entries: DEFAULT_CACHE_ENTRIES, maxBytes: DEFAULT_CACHE_BYTES / 2 });
-let renderCache = new Lru<{ key: string; kind: string; resource: Manifest }[]>({ entries: DEFAULT_CACHE_ENTRIES, maxBytes: DEFAULT_CACHE_BYTES / 2 });
+/** Largest entry either cache keeps: a spec of ~256 KiB (counted twice, strings at 2 bytes a character). */
+export const MAX_CACHE_ENTRY_BYTES = 1024 * 1024;
+const lru = <V>(entries: number, bytes: number) => new Lru<V>({ entries, maxBytes: bytes / 2, maxEntryBytes: Math.min(bytes / 16, MAX_CACHE_ENTRY_BYTES) });
+let specCache = lru<SpecResult>(DEFAULT_CACHE_ENTRIES, DEFAULT_CACHE_BYTES);
+let renderCache = lru<Rendered>(DEFAULT_CACHE_ENTRIES, DEFAULT_CACHE_BYTES);
 
 /** Sets the number of XRs whose validated spec and rendered resources are kept, and their byte budget (0 disables caching). */
 export function configureCaches(entries: number, bytes = DEFAULT_CACHE_BYTES): void {
-  specCache = new Lru({ entries, maxBytes: bytes / 2 });
-  renderCache = new Lru({ entries, maxBytes: bytes / 2 });
+  specCache = lru(entries, bytes);
+  renderCache = lru(entries, bytes);
 }
 
 export function cacheStats(): { hits: number; misses: number; size: number; bytes: number; skipped: number } {

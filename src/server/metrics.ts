@@ -4,7 +4,8 @@
  *
  *   function_streambus_run_function_calls_total{result}        RunFunction calls: ok | warning | fatal | error
  *   function_streambus_run_function_errors_total{reason}        calls answered with a gRPC error instead of a
- *                                                               response: decode | handler | encode | too_large
+ *                                                               response: decode | handler | encode | too_large |
+ *                                                               overloaded (beyond --max-in-flight)
  *   function_streambus_run_function_duration_seconds{result}    time from receiving the request to answering it
  *   function_streambus_run_function_in_flight                   calls being handled now
  *   function_streambus_run_function_request_bytes               size of each request on the wire
@@ -17,7 +18,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export type CallResult = 'ok' | 'warning' | 'fatal' | 'error';
-export type ErrorReason = 'decode' | 'handler' | 'encode' | 'too_large';
+export type ErrorReason = 'decode' | 'handler' | 'encode' | 'too_large' | 'overloaded';
 
 export const METRIC_PREFIX = 'function_streambus_';
 
@@ -39,7 +40,7 @@ export class Metrics {
     });
     this.errors = new Counter({
       name: `${METRIC_PREFIX}run_function_errors_total`,
-      help: 'RunFunction calls answered with a gRPC error, by reason: decode, handler, encode, too_large.',
+      help: 'RunFunction calls answered with a gRPC error, by reason: decode, handler, encode, too_large, overloaded.',
       labelNames: ['reason'],
       registers,
     });
@@ -63,7 +64,7 @@ export class Metrics {
     });
     // Every result and reason appears from the start (at 0), so rate() and alerts work before the first error.
     for (const r of ['ok', 'warning', 'fatal', 'error'] as const) this.calls.inc({ result: r }, 0);
-    for (const r of ['decode', 'handler', 'encode', 'too_large'] as const) this.errors.inc({ reason: r }, 0);
+    for (const r of ['decode', 'handler', 'encode', 'too_large', 'overloaded'] as const) this.errors.inc({ reason: r }, 0);
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -98,7 +99,13 @@ export function serveMetrics(metrics: Metrics, address: string): Promise<{ serve
       (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`cannot collect metrics: ${err.message}\n`),
     );
   });
+  // Bounded connections: a client must send its headers within 5 s and the whole request within 10 s; an idle
+  // keep-alive connection is closed after 5 s, any socket silent for 30 s is destroyed.
+  server.headersTimeout = 5_000;
+  server.requestTimeout = 10_000;
   server.keepAliveTimeout = 5_000;
+  server.setTimeout(30_000, (socket) => socket.destroy());
+  server.maxHeadersCount = 64;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
