@@ -17,7 +17,7 @@ export const LABEL_VALUE_PATTERN = '^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0
 export const QUALIFIED_NAME_PATTERN =
   '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$';
 /** No control characters (C0, DEL, C1): strings that land in env vars, YAML config or log lines. */
-export const NO_CONTROL_CHARS_PATTERN = '^[^\\u0000-\\u001f\\u007f-\\u009f]*$';
+export const NO_CONTROL_CHARS_PATTERN = '^[^\\x00-\\x1f\\x7f-\\x9f]*$';
 
 export function show(v: string, n = 64): string {
   return JSON.stringify(v.length > n ? `${v.slice(0, n)}…` : v);
