@@ -199,7 +199,7 @@ function fixResources(r: Obj | undefined): void {
   const val = (q: unknown) => parseQuantity(q as string | number) ?? 0;
   for (const kind of ['requests', 'limits']) {
     const m = r[kind] as Obj | undefined;
-    for (const k of Object.keys(m ?? {})) if (k.includes('/')) m![k] = Math.ceil(val(m![k]));
+    for (const k of Object.keys(m ?? {})) if (k.includes('/')) m![k] = Math.min(Math.ceil(val(m![k])), 1_000_000);
   }
   const req = r.requests as Obj | undefined;
   if (!req) return;
