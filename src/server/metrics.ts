@@ -88,7 +88,8 @@ export function parseHostPort(address: string): { host: string; port: number } {
 /** Serves GET /metrics; resolves with the bound port, rejects when it cannot bind. */
 export function serveMetrics(metrics: Metrics, address: string): Promise<{ server: HttpServer; port: number }> {
   const { host, port } = parseHostPort(address);
-  const server = createHttpServer((req, res) => {
+  // connectionsCheckingInterval: how often Node enforces headersTimeout and requestTimeout (default 30 s).
+  const server = createHttpServer({ connectionsCheckingInterval: 1_000 }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: metrics are at GET /metrics\n');
