@@ -121,6 +121,8 @@ export function statefulSet(m: ClusterModel, brokerYaml: string): Record<string,
           ...(spec.priorityClassName ? { priorityClassName: spec.priorityClassName } : {}),
           ...(spec.image.pullSecrets?.length ? { imagePullSecrets: spec.image.pullSecrets.map((name) => ({ name })) } : {}),
           enableServiceLinks: false,
+          // The brokers never call the Kubernetes API: no ServiceAccount token in their pods.
+          automountServiceAccountToken: false,
           containers: [container],
           volumes: [
             { name: 'config', configMap: { name: m.names.configMap } },
