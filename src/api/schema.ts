@@ -9,7 +9,7 @@
  * Every field carries a description; the XRD generator and the docs generator both read them.
  */
 import { z } from 'zod';
-import { parseQuantity } from '../k8s/quantity.js';
+import { parseQuantity, QUANTITY_PATTERN } from '../k8s/quantity.js';
 import {
   DNS1123_SUBDOMAIN,
   IMAGE_REPOSITORY_PATTERN,
@@ -19,9 +19,7 @@ import {
   classifyResourceName,
 } from '../k8s/names.js';
 
-/** Kubernetes resource quantity: apimachinery's resource.Quantity grammar, without negative values. */
-export const QUANTITY_PATTERN =
-  '^\\+?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$';
+export { QUANTITY_PATTERN } from '../k8s/quantity.js';
 const quantityRe = new RegExp(QUANTITY_PATTERN);
 
 /** A quantity that may be written as a YAML number or a string (`cpu: 1`, `memory: 512Mi`). */

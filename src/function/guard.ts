@@ -17,6 +17,7 @@
  */
 import type { RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
 import { DNS1123_SUBDOMAIN, labelValueProblem, qualifiedNameProblem, show } from '../k8s/names.js';
+import { SIGNED_QUANTITY } from '../k8s/quantity.js';
 
 export { qualifiedNameProblem } from '../k8s/names.js';
 
@@ -38,8 +39,6 @@ export const MAX_ANNOTATIONS_BYTES = 256 * 1024;
 /** Longest XR name: composed Objects are named `<XR name>-<resource key>` (≤ 253), keys get 32 characters. */
 export const MAX_XR_NAME_LENGTH = 253 - 1 - 32;
 
-/** apimachinery's resource.Quantity grammar, as in Kubernetes' own OpenAPI; the sign is refused separately. */
-const QUANTITY = /^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$/;
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -205,7 +204,7 @@ function checkResources(resources: unknown): string | undefined {
       const kp = qualifiedNameProblem(name);
       if (kp) return `${where}: ${show(name)} is not a valid resource name: ${kp}`;
       if (typeof q === 'string') {
-        if (!QUANTITY.test(q)) return `${where}: ${show(q)} is not a Kubernetes quantity (such as 500m, 2Gi or 10)`;
+        if (!SIGNED_QUANTITY.test(q)) return `${where}: ${show(q)} is not a Kubernetes quantity (such as 500m, 2Gi or 10)`;
         if (q.startsWith('-')) return `${where}: ${show(q)} must not be negative`;
       }
     }
