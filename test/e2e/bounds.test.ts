@@ -9,7 +9,10 @@ import * as grpc from '@grpc/grpc-js';
 import { Severity } from '@crossplane-org/function-sdk-typescript';
 import { makePki, requireOpenssl } from '../helpers/certs.js';
 import { clone, exampleXr, request } from '../helpers/fixtures.js';
-import { metric, scrape } from '../helpers/ops.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { metric, rssBytes, scrape } from '../helpers/ops.js';
+import { ROOT } from '../helpers/tools.js';
 import { observedFor } from '../helpers/observed.js';
 import { client, runFunction, startServer, type RunningServer } from '../helpers/server.js';
 
@@ -108,4 +111,44 @@ describe('hostile observed state over gRPC', () => {
     expect(JSON.stringify(rsp).length).toBeLessThan(200_000);
     expect(srv.proc.exitCode).toBeNull();
   });
+});
+
+describe('memory stays bounded under hostile load (the pod has 256Mi)', () => {
+  const MiB = 1024 * 1024;
+  // The V8 flags the image runs with (Dockerfile ENV NODE_OPTIONS).
+  const nodeOptions = /NODE_OPTIONS="([^"]*)"/.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1] ?? '';
+  const big = (i: number, specBytes: number, extraBytes = 0) => {
+    const xr = clone(exampleXr('minimal')) as Obj;
+    xr.metadata.name = `mem-${i}`;
+    xr.spec.affinity = { blob: `${i}-`.padEnd(specBytes, String.fromCharCode(97 + (i % 26))) };
+    const observed = extraBytes ? { unrelated: { apiVersion: 'v1', kind: 'ConfigMap', data: { blob: 'x'.repeat(extraBytes) } } } : undefined;
+    return request(xr, observed ? { observed } : {});
+  };
+
+  it('150 distinct ~1 MiB specs, then 50 concurrent ~4 MiB requests: RSS stays under 200 MiB', async () => {
+    expect(nodeOptions).toContain('--max-old-space-size');
+    const srv = await startServer(['--insecure'], { NODE_OPTIONS: nodeOptions });
+    const c = client(srv.port, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': 8 * MiB });
+    try {
+      let peak = 0;
+      const sample = () => (peak = Math.max(peak, rssBytes(srv.proc.pid!)));
+      const timer = setInterval(sample, 20);
+      for (let i = 0; i < 150; i++) {
+        const rsp = await runFunction(c, big(i, MiB - 16 * 1024));
+        expect(rsp.results.filter((r) => r.severity === Severity.SEVERITY_FATAL)).toEqual([]);
+      }
+      const afterSpecs = rssBytes(srv.proc.pid!);
+      const answers = await Promise.all(Array.from({ length: 50 }, (_, j) => runFunction(c, big(1000 + j, MiB - 16 * 1024, 3 * MiB - 32 * 1024)).then(() => 'ok', (e: grpc.ServiceError) => grpc.status[e.code])));
+      clearInterval(timer);
+      sample();
+      console.log(`memory: ${Math.round(afterSpecs / MiB)} MiB after 150 × 1 MiB specs, peak ${Math.round(peak / MiB)} MiB with 50 × 4 MiB in flight (before issue 14: 578 and 1498 MiB)`);
+      expect(answers.every((a) => a === 'ok'), answers.join(',')).toBe(true);
+      expect(afterSpecs).toBeLessThan(200 * MiB);
+      expect(peak).toBeLessThan(200 * MiB);
+      expect(srv.proc.exitCode).toBeNull();
+    } finally {
+      c.close();
+      await srv.stop();
+    }
+  }, 120_000);
 });
