@@ -178,6 +178,19 @@ describe('day-2 through runFunction: outside actors never become the desired sta
     expect(stsOf(rsp).spec.replicas).toBe(3);
   });
 
+  it('a live StatefulSet scaled by hand is not reported ready, and hostile live counts never reach the status', () => {
+    const input = { spec: { mode: 'Direct' } };
+    const scaled = observedFor(xr, input, { mutateSts: (s) => (s.spec.replicas = 5), sts: { replicas: 5, readyReplicas: 5, updatedReplicas: 5 } });
+    let rsp = runFunction(request(xr, { input, observed: scaled }));
+    const status = (rsp.desired!.composite!.resource as Obj).status;
+    expect(status).toMatchObject({ replicas: 3, phase: 'Degraded' });
+    for (const bad of [NaN, -1, 2.5, 1e12]) {
+      const o = observedFor(xr, input, { sts: { readyReplicas: bad } });
+      rsp = runFunction(request(xr, { input, observed: o }));
+      expect((rsp.desired!.composite!.resource as Obj).status.readyReplicas, String(bad)).toBe(0);
+    }
+  });
+
   it('switching a running Object cluster to Direct is refused (FATAL), nothing is rendered', () => {
     const observed = observedFor(xr, { spec: { mode: 'Object' } });
     const rsp = runFunction(request({ ...xr, spec: { ...xr.spec, replicas: 5 } }, { input: { spec: { mode: 'Direct' } }, observed }));
