@@ -89,6 +89,8 @@ export interface CreateServerOptions {
   maxRequestBytes?: number;
   /** Calls handled at once; beyond it RESOURCE_EXHAUSTED (default DEFAULT_MAX_IN_FLIGHT). */
   maxInFlight?: number;
+  /** Overrides of CONNECTION_OPTIONS (tests shorten the idle time). */
+  connectionOptions?: Partial<Record<keyof typeof CONNECTION_OPTIONS, number>>;
   /** Test hook: answer every call this many milliseconds late (used to test draining). Never set in production. */
   responseDelayMs?: number;
 }
@@ -134,6 +136,7 @@ export function createFunctionServer(o: CreateServerOptions): FunctionServer {
     'grpc.max_send_message_length': MAX_RESPONSE_BYTES,
     'grpc.max_concurrent_streams': maxInFlight,
     ...CONNECTION_OPTIONS,
+    ...(o.connectionOptions ?? {}),
   });
 
   server.addService(RawRunFunctionService, {
