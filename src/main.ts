@@ -2,23 +2,25 @@
 /**
  * function-streambus entry point: `node dist/src/main.js [--insecure] [--address 0.0.0.0:9443]
  * [--tls-server-certs-dir /tls/server] [--metrics-address 0.0.0.0:8080] [--drain-timeout 10]
- * [--max-request-bytes 4194304] [--debug]`.
+ * [--max-request-bytes 4194304] [--max-in-flight 4] [--cache-entries 512] [--cache-bytes 33554432] [--debug]`.
  * Exits 1 when it cannot read its certificates or bind an address; drains in-flight calls on SIGTERM/SIGINT
- * (bounded by --drain-timeout) and exits 0.
+ * (bounded by --drain-timeout) and exits 0. The drain waits for calls, not connections: once no call is in flight
+ * every connection is closed, including idle ones and ones that never completed their TLS handshake.
  */
 import type { Server as HttpServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import { Health } from './server/health.js';
 import { createLogger } from './server/logging.js';
 import { Metrics, closeMetrics, serveMetrics } from './server/metrics.js';
-import { configureCaches } from './function/handler.js';
-import { DEFAULT_MAX_REQUEST_BYTES, createFunctionServer, listen, serverCredentials } from './server/server.js';
+import { DEFAULT_CACHE_BYTES, configureCaches } from './function/handler.js';
+import { DEFAULT_MAX_IN_FLIGHT, DEFAULT_MAX_REQUEST_BYTES, createFunctionServer, listen, serverCredentials } from './server/server.js';
 
 const DEFAULT_METRICS_ADDRESS = '0.0.0.0:8080';
 
 const USAGE =
   'Usage: function-streambus [--insecure] [--address HOST:PORT] [--tls-server-certs-dir DIR] [--metrics-address HOST:PORT|off]\n' +
-  '                          [--drain-timeout SECONDS] [--max-request-bytes N] [--cache-entries N] [--debug]\n' +
+  '                          [--drain-timeout SECONDS] [--max-request-bytes N] [--max-in-flight N] [--cache-entries N]\n' +
+  '                          [--cache-bytes N] [--debug]\n' +
   '  --address               gRPC listen address (default 0.0.0.0:9443, env FUNCTION_ADDRESS)\n' +
   '  --insecure              serve without TLS (local development and crossplane render only)\n' +
   '  --tls-server-certs-dir  directory with tls.crt, tls.key and ca.crt; clients must present a certificate signed by\n' +
@@ -27,6 +29,9 @@ const USAGE =
   '                          default 0.0.0.0:8080, skipped with a warning when that port is taken)\n' +
   '  --cache-entries         XRs whose validated spec and rendered resources are kept between calls (default 512,\n' +
   '                          env CACHE_ENTRIES; 0 disables)\n' +
+  '  --cache-bytes           approximate bytes those caches may hold together (default 33554432 = 32 MiB, env\n' +
+  '                          CACHE_BYTES; 0 disables); a spec over ~256 KiB is never kept\n' +
+  '  --max-in-flight         calls handled at once; more are answered RESOURCE_EXHAUSTED (default 4, env MAX_IN_FLIGHT)\n' +
   '  --drain-timeout         seconds to let in-flight calls finish on SIGTERM before forcing (default 10, env DRAIN_TIMEOUT)\n' +
   '  --max-request-bytes     largest RunFunction request accepted (default 4194304 = 4 MiB, env MAX_REQUEST_BYTES)\n' +
   '  --debug                 debug logging\n';
@@ -39,6 +44,8 @@ const OPTIONS = {
   'drain-timeout': { type: 'string', default: process.env.DRAIN_TIMEOUT ?? '10' },
   'max-request-bytes': { type: 'string', default: process.env.MAX_REQUEST_BYTES ?? String(DEFAULT_MAX_REQUEST_BYTES) },
   'cache-entries': { type: 'string', default: process.env.CACHE_ENTRIES ?? '512' },
+  'cache-bytes': { type: 'string', default: process.env.CACHE_BYTES ?? String(DEFAULT_CACHE_BYTES) },
+  'max-in-flight': { type: 'string', default: process.env.MAX_IN_FLIGHT ?? String(DEFAULT_MAX_IN_FLIGHT) },
   debug: { type: 'boolean', short: 'd', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -77,7 +84,13 @@ async function main(): Promise<void> {
     logger.fatal({ flag: 'cache-entries', value: values['cache-entries'] }, '--cache-entries must be a whole number ≥ 0');
     process.exit(2);
   }
-  configureCaches(cacheEntries);
+  const cacheBytes = Number(values['cache-bytes']);
+  if (!Number.isInteger(cacheBytes) || cacheBytes < 0) {
+    logger.fatal({ flag: 'cache-bytes', value: values['cache-bytes'] }, '--cache-bytes must be a whole number ≥ 0');
+    process.exit(2);
+  }
+  configureCaches(cacheEntries, cacheBytes);
+  const maxInFlight = Math.floor(positive('max-in-flight', values['max-in-flight']));
   // Test hook (e2e drain tests): answer each call this late. Not a flag: never meant for production.
   const responseDelayMs = Number(process.env.FUNCTION_STREAMBUS_TEST_RESPONSE_DELAY_MS ?? 0) || 0;
 
@@ -91,7 +104,7 @@ async function main(): Promise<void> {
 
   const metrics = new Metrics();
   const health = new Health();
-  const fn = createFunctionServer({ logger, metrics, health, maxRequestBytes, responseDelayMs });
+  const fn = createFunctionServer({ logger, metrics, health, maxRequestBytes, maxInFlight, responseDelayMs });
 
   // An address asked for (flag or env) must be bound; the default one is best effort: a function that cannot expose
   // metrics (port 8080 taken, e.g. two functions started on one machine) still serves RunFunction.
@@ -147,10 +160,23 @@ async function main(): Promise<void> {
       void done(true);
     }, drainSeconds * 1000);
     force.unref();
-    fn.server.tryShutdown(() => {
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
       clearTimeout(force);
       void done(false);
-    });
+    };
+    // tryShutdown stops accepting calls; it would also wait for every connection to close, including idle ones and
+    // ones stuck in the TLS handshake (Node gives those 120 s). Calls are what matter: once none is in flight,
+    // close everything.
+    fn.server.tryShutdown(finish);
+    const poll = setInterval(() => {
+      if (fn.inFlight() > 0) return;
+      clearInterval(poll);
+      fn.server.forceShutdown();
+      finish();
+    }, 25);
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -3,7 +3,9 @@
  *
  * zod's own JSON Schema export does the walking; this module only rewrites the few constructs
  * Kubernetes does not accept in a CRD (structural schema rules):
- *  - `anyOf [string, number]` tagged x-kubernetes-int-or-string → just the flag;
+ *  - `anyOf [string, number]` tagged x-kubernetes-int-or-string → the flag with `anyOf [integer, string]`, the
+ *    string branch's pattern and maxLength hoisted (as Kubernetes' own resource.Quantity fields are written; the
+ *    pattern applies to strings only, so `memory: 1GB` is refused at admission);
  *  - `additionalProperties: false` (zod's strict default) → dropped (unknown fields are pruned anyway);
  *  - `additionalProperties: {}` (zod looseObject) → x-kubernetes-preserve-unknown-fields;
  *  - `$schema` and other JSON Schema meta keys → dropped.
@@ -40,6 +42,13 @@ function clean(node: unknown): unknown {
       continue;
     }
     out[k] = clean(v);
+  }
+  if (intOrString) {
+    const branches = (Array.isArray(src.anyOf) ? src.anyOf : Array.isArray(src.oneOf) ? src.oneOf : []) as JSONSchema[];
+    const str = branches.find((b) => b.type === 'string');
+    out.anyOf = [{ type: 'integer' }, { type: 'string' }];
+    if (str?.pattern !== undefined) out.pattern = str.pattern;
+    if (str?.maxLength !== undefined) out.maxLength = str.maxLength;
   }
   if (out['x-kubernetes-preserve-unknown-fields'] === true && out.type === undefined) out.type = 'object';
   return out;

@@ -9,25 +9,36 @@
  * Every field carries a description; the XRD generator and the docs generator both read them.
  */
 import { z } from 'zod';
-import { parseQuantity } from '../render/quantity.js';
+import { parseQuantity, QUANTITY_PATTERN } from '../k8s/quantity.js';
+import {
+  DNS1123_SUBDOMAIN,
+  IMAGE_REPOSITORY_PATTERN,
+  IMAGE_TAG_PATTERN,
+  LABEL_VALUE_PATTERN,
+  QUALIFIED_NAME_PATTERN,
+  classifyResourceName,
+} from '../k8s/names.js';
 
-/** Kubernetes resource quantity: apimachinery's resource.Quantity grammar, without negative values. */
-export const QUANTITY_PATTERN =
-  '^\\+?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$';
+export { QUANTITY_PATTERN } from '../k8s/quantity.js';
 const quantityRe = new RegExp(QUANTITY_PATTERN);
 
 /** A quantity that may be written as a YAML number or a string (`cpu: 1`, `memory: 512Mi`). */
 const quantity = (description: string) =>
   z
-    .union([z.string().regex(quantityRe, 'must be a Kubernetes quantity such as 500m, 2Gi or 10'), z.number().nonnegative()])
+    .union([
+      z.string().max(64).regex(quantityRe, 'must be a Kubernetes quantity such as 500m, 2Gi or 10'),
+      // int-or-string: Kubernetes takes a number only when it is a whole number (`cpu: 0.5` must be written "500m").
+      z.number().int('a number must be whole; write fractions as a string such as 500m').nonnegative(),
+    ])
     .meta({ 'x-kubernetes-int-or-string': true })
     .describe(description);
 
 /** A storage size: a string quantity with a binary or decimal suffix, strictly positive. */
+export const STORAGE_SIZE = /^[1-9][0-9]*(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/;
 const storageSize = (description: string, dflt: string) =>
   z
     .string()
-    .regex(/^[1-9][0-9]*(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/, 'must be a positive storage quantity such as 10Gi')
+    .regex(STORAGE_SIZE, 'must be a positive storage quantity such as 10Gi')
     .default(dflt)
     .describe(description);
 
@@ -35,11 +46,15 @@ const port = (description: string, dflt: number) =>
   z.number().int().min(1).max(65535).default(dflt).describe(description);
 
 /** DNS-1123 label (names of Secrets, ServiceAccounts and other namespaced objects we reference). */
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const secretName = (description: string) =>
   z.string().min(1).max(253).regex(DNS1123_SUBDOMAIN, 'must be a valid Secret name (DNS-1123 subdomain)').describe(description);
 
 const stringMap = (description: string) => z.record(z.string(), z.string()).describe(description);
+/** A map of label values (the keys are checked by the function: structural schemas cannot bound map keys). */
+const labelMap = (description: string) =>
+  z
+    .record(z.string(), z.string().max(63).regex(new RegExp(LABEL_VALUE_PATTERN), 'must be a label value: at most 63 ASCII letters, digits, "-", "_" and ".", alphanumeric at both ends'))
+    .describe(description);
 
 // ---------------------------------------------------------------------------------------------
 // spec.image
@@ -49,7 +64,7 @@ export const ImageSpec = z
       .string()
       .min(1)
       .max(255)
-      .regex(/^[a-z0-9][a-z0-9._\-/:]*$/, 'must be an image repository such as ghcr.io/gstreamio/streambus/broker')
+      .regex(new RegExp(IMAGE_REPOSITORY_PATTERN), 'must be an image repository such as ghcr.io/gstreamio/streambus/broker (the tag goes in image.tag)')
       .optional()
       .describe(
         'Image repository of the StreamBus broker. When unset, the platform default from the function input is used ' +
@@ -59,7 +74,7 @@ export const ImageSpec = z
       .string()
       .min(1)
       .max(128)
-      .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'must be an image tag such as v1.0.1')
+      .regex(new RegExp(IMAGE_TAG_PATTERN), 'must be an image tag such as v1.0.1')
       .optional()
       .describe('Image tag. Overrides spec.version when set; when both are unset the platform default tag from the function input is used.'),
     pullPolicy: z
@@ -75,23 +90,85 @@ export const ImageSpec = z
   .describe('Container image of the broker.');
 
 // spec.resources
+/** Most resources named in requests or limits (bounds the XRD's CEL rules; a pod names a handful). */
+export const MAX_RESOURCE_NAMES = 16;
+
+/**
+ * Kubernetes' rules for a container's resources (ValidateResourceRequirements), as zod checks and as CEL for the XRD.
+ * The maps are read with Object.hasOwn / Object.entries only: a key such as `constructor` is data, never a lookup.
+ */
+const RESOURCE_MAP_RULES: { message: string; cel: string }[] = [
+  {
+    message: 'resource names must be cpu, memory, ephemeral-storage, hugepages-<size> or an extended resource <domain>/<name> outside kubernetes.io',
+    cel: "self.all(k, k in ['cpu', 'memory', 'ephemeral-storage'] || k.startsWith('hugepages-') || (k.contains('/') && !k.contains('kubernetes.io/') && !k.startsWith('requests.')))",
+  },
+  {
+    message: 'extended resources (<domain>/<name>) must be whole numbers',
+    cel: "self.all(k, !k.contains('/') || !isQuantity(string(self[k])) || quantity(string(self[k])).isInteger())",
+  },
+];
+const RESOURCES_RULES: { path: string[]; message: string; cel: string }[] = [
+  {
+    path: ['requests'],
+    message: 'a request must not exceed its limit',
+    cel:
+      '!has(self.requests) || !has(self.limits) || self.requests.all(k, !(k in self.limits) || !isQuantity(string(self.requests[k])) || ' +
+      '!isQuantity(string(self.limits[k])) || quantity(string(self.requests[k])).compareTo(quantity(string(self.limits[k]))) <= 0)',
+  },
+  {
+    path: ['limits'],
+    message: 'extended resources and hugepages cannot be overcommitted: set a limit equal to the request',
+    cel:
+      "!has(self.requests) || self.requests.all(k, !(k.contains('/') || k.startsWith('hugepages-')) || (has(self.limits) && k in self.limits && " +
+      'isQuantity(string(self.requests[k])) && isQuantity(string(self.limits[k])) && quantity(string(self.requests[k])).compareTo(quantity(string(self.limits[k]))) == 0))',
+  },
+];
+
+const resourceMap = (description: string, item: string) =>
+  z
+    .record(z.string(), quantity(item))
+    .meta({ maxProperties: MAX_RESOURCE_NAMES, 'x-kubernetes-validations': RESOURCE_MAP_RULES.map((r) => ({ rule: r.cel, message: r.message })) })
+    .describe(description);
+
 export const ResourcesSpec = z
   .object({
-    requests: z.record(z.string(), quantity('Requested amount of this resource.')).optional().describe('Minimum compute resources per broker (cpu, memory, ...).'),
-    limits: z.record(z.string(), quantity('Limit for this resource.')).optional().describe('Maximum compute resources per broker (cpu, memory, ...).'),
+    requests: resourceMap('Minimum compute resources per broker (cpu, memory, ...).', 'Requested amount of this resource.').optional(),
+    limits: resourceMap('Maximum compute resources per broker (cpu, memory, ...).', 'Limit for this resource.').optional(),
   })
   .superRefine((r, ctx) => {
+    const requests = new Map(Object.entries(r.requests ?? {}));
+    const limits = new Map(Object.entries(r.limits ?? {}));
+    for (const [kind, m] of [['requests', requests], ['limits', limits]] as const) {
+      if (m.size > MAX_RESOURCE_NAMES) ctx.addIssue({ code: 'custom', path: [kind], message: `at most ${MAX_RESOURCE_NAMES} resources` });
+      for (const [name, q] of m) {
+        const c = classifyResourceName(name);
+        if ('problem' in c) {
+          ctx.addIssue({ code: 'custom', path: [kind, name], message: `not a container resource name: ${c.problem}` });
+          continue;
+        }
+        const v = parseQuantity(q);
+        if (c.kind === 'extended' && v !== undefined && !Number.isInteger(v)) {
+          ctx.addIssue({ code: 'custom', path: [kind, name], message: 'an extended resource must be a whole number' });
+        }
+      }
+    }
     // Kubernetes rejects a container whose request exceeds its limit; say so on the claim, naming the field.
-    for (const [name, req] of Object.entries(r.requests ?? {})) {
-      const lim = r.limits?.[name];
-      if (lim === undefined) continue;
+    for (const [name, req] of requests) {
+      const lim = limits.get(name);
       const a = parseQuantity(req);
-      const b = parseQuantity(lim);
+      const b = lim === undefined ? undefined : parseQuantity(lim);
+      const c = classifyResourceName(name);
+      const overcommit = 'kind' in c && c.kind !== 'standard';
+      if (overcommit && (b === undefined || a !== b)) {
+        ctx.addIssue({ code: 'custom', path: ['limits', name], message: `must be set and equal requests.${name} (${String(req)}): Kubernetes does not overcommit ${name}` });
+        continue;
+      }
       if (a !== undefined && b !== undefined && a > b) {
         ctx.addIssue({ code: 'custom', path: ['requests', name], message: `must not exceed limits.${name} (${String(lim)})` });
       }
     }
   })
+  .meta({ 'x-kubernetes-validations': RESOURCES_RULES.map((r) => ({ rule: r.cel, message: `${r.path.join('.')}: ${r.message}` })) })
   .describe('Compute resources of each broker container, as in a Pod spec.');
 
 // spec.storage
@@ -237,7 +314,12 @@ export const ObservabilitySpec = z
     tracing: z
       .object({
         enabled: z.boolean().default(false).describe('Export traces over OTLP.'),
-        endpoint: z.string().max(1024).optional().describe('OTLP gRPC endpoint, host:port.'),
+        endpoint: z
+          .string()
+          .max(1024)
+          .regex(/^[^\s\x00-\x1f\x7f-\x9f]+$/, 'must be host:port or a URL, without spaces or control characters')
+          .optional()
+          .describe('OTLP gRPC endpoint, host:port.'),
         samplingRate: z.number().min(0).max(1).default(0.1).describe('Fraction of requests traced, 0 to 1.'),
         includeTenantId: z.boolean().default(false).describe('Add the tenant id to spans.'),
       })
@@ -285,9 +367,19 @@ const TOLERATION_RULES: { path: string[]; message: string; cel: string; check: (
 
 const toleration = z
   .object({
-    key: z.string().max(317).optional().describe('Taint key the toleration applies to.'),
+    key: z
+      .string()
+      .max(317)
+      .regex(new RegExp(`(${QUALIFIED_NAME_PATTERN.slice(1, -1)})|^$`), 'must be a taint key: a qualified name such as dedicated or example.com/pool')
+      .optional()
+      .describe('Taint key the toleration applies to.'),
     operator: z.enum(['Exists', 'Equal']).optional().describe('Exists or Equal.'),
-    value: z.string().max(63).optional().describe('Taint value to match.'),
+    value: z
+      .string()
+      .max(63)
+      .regex(new RegExp(LABEL_VALUE_PATTERN), 'must be a label value: at most 63 ASCII letters, digits, "-", "_" and ".", alphanumeric at both ends')
+      .optional()
+      .describe('Taint value to match.'),
     effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional().describe('Taint effect to match.'),
     tolerationSeconds: z.number().int().optional().describe('How long a NoExecute taint is tolerated.'),
   })
@@ -365,13 +457,16 @@ export const SPEC_RULES: SpecRule[] = [
 ];
 
 // ---------------------------------------------------------------------------------------------
+export const MIN_REPLICAS = 1;
+export const MAX_REPLICAS = 100;
+
 export const StreamBusClusterSpec = z
   .object({
     replicas: z
       .number()
       .int()
-      .min(1)
-      .max(100)
+      .min(MIN_REPLICAS)
+      .max(MAX_REPLICAS)
       .default(3)
       .describe(
         'Number of brokers. Raft membership is static in StreamBus v1.0.1, so the count is fixed once the cluster has ' +
@@ -381,7 +476,7 @@ export const StreamBusClusterSpec = z
       .string()
       .min(1)
       .max(128)
-      .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'must be an image tag such as v1.0.1')
+      .regex(new RegExp(IMAGE_TAG_PATTERN), 'must be an image tag such as v1.0.1')
       .optional()
       .describe('StreamBus version to deploy, used as the image tag when image.tag is unset.'),
     image: ImageSpec.default({ pullPolicy: 'IfNotPresent' }),
@@ -395,10 +490,10 @@ export const StreamBusClusterSpec = z
       .looseObject({})
       .optional()
       .describe('Pod affinity rules (a core/v1 Affinity). When unset, brokers spread across hosts and zones.'),
-    nodeSelector: stringMap('Node labels the brokers must be scheduled on.').optional(),
+    nodeSelector: labelMap('Node labels the brokers must be scheduled on.').optional(),
     tolerations: z.array(toleration).max(64).optional().describe('Tolerations of the broker pods.'),
     podAnnotations: stringMap('Annotations added to the broker pods.').optional(),
-    podLabels: stringMap('Labels added to the broker pods; they never change the StatefulSet selector.').optional(),
+    podLabels: labelMap('Labels added to the broker pods; they never change the StatefulSet selector.').optional(),
     priorityClassName: z.string().max(253).regex(DNS1123_SUBDOMAIN).optional().describe('PriorityClass of the broker pods.'),
   })
   .superRefine((spec, ctx) => {
@@ -443,6 +538,56 @@ export const FUNCTION_INPUT_GROUP = 'streambus.fn.crossplane.io';
 export const FUNCTION_INPUT_VERSION = 'v1beta1';
 export const FUNCTION_INPUT_KIND = 'Input';
 
+/** Namespaces no cluster is ever composed into unless the platform team lists otherwise. */
+export const DEFAULT_DENIED_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease', 'crossplane-system'];
+
+/**
+ * What a claim may ask for, decided by the platform team (src/function/policy.ts enforces it; each refusal is a
+ * FATAL result naming the claim's field and the policy). The defaults keep the seed examples working and refuse
+ * what only a cluster administrator should decide.
+ */
+export const PlatformPolicy = z
+  .object({
+    allowedImageRegistries: z
+      .array(z.string().min(1).max(255).regex(/^[A-Za-z0-9.-]+(:[0-9]+)?$/, 'must be a registry host such as ghcr.io or registry.example.com:5000'))
+      .max(64)
+      .optional()
+      .describe(
+        'Registries broker images may come from (the host of spec.image.repository; docker.io for names without a host). ' +
+          'Unset: any registry. Set it in production.',
+      ),
+    allowedPriorityClasses: z
+      .array(z.string().min(1).max(253).regex(DNS1123_SUBDOMAIN))
+      .max(64)
+      .optional()
+      .describe(
+        'PriorityClasses a claim may set in spec.priorityClassName. Unset: any class except the system ones ' +
+          '(system-node-critical, system-cluster-critical and every other system-* class).',
+      ),
+    tolerations: z
+      .enum(['Any', 'Keyed', 'None'])
+      .default('Keyed')
+      .describe(
+        'Tolerations a claim may add: Any; Keyed (default): each must name a taint key, so no toleration of every taint, ' +
+          'and none of the control plane\'s node-role.kubernetes.io/* taints; None.',
+      ),
+    allowNodeSelector: z.boolean().default(true).describe('Whether a claim may set spec.nodeSelector (node-role.kubernetes.io/* keys are always refused).'),
+    securityAnnotations: z
+      .enum(['Any', 'Confined', 'None'])
+      .default('Confined')
+      .describe(
+        'AppArmor and seccomp annotations a claim may put on the pods (spec.podAnnotations): Any; Confined (default): ' +
+          'only profiles that confine (runtime/default, docker/default, localhost/<profile>), never unconfined; None.',
+      ),
+    deniedNamespaces: z
+      .array(z.string().min(1).max(63).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/))
+      .max(256)
+      .default(DEFAULT_DENIED_NAMESPACES)
+      .describe('Namespaces no cluster is composed into (the claim namespace, or the namespace label of a directly created XR).'),
+  })
+  .describe('Platform policy: what claims may ask for.');
+export type PlatformPolicy = z.infer<typeof PlatformPolicy>;
+
 export const FunctionInputSpec = z
   .object({
     mode: z
@@ -474,8 +619,13 @@ export const FunctionInputSpec = z
       .regex(DNS1123_SUBDOMAIN)
       .default('cluster.local')
       .describe('DNS domain of the Kubernetes cluster the brokers run in; peers are <pod>.<headless>.<ns>.svc.<clusterDomain>.'),
-    defaultImageRepository: z.string().min(1).default('ghcr.io/gstreamio/streambus/broker').describe('Image repository used when a claim sets none.'),
-    defaultImageTag: z.string().min(1).default('v1.0.1').describe('Image tag used when a claim sets neither image.tag nor version.'),
+    defaultImageRepository: z
+      .string()
+      .min(1)
+      .max(255)
+      .regex(new RegExp(IMAGE_REPOSITORY_PATTERN), 'must be an image repository such as ghcr.io/gstreamio/streambus/broker')
+      .default('ghcr.io/gstreamio/streambus/broker').describe('Image repository used when a claim sets none.'),
+    defaultImageTag: z.string().min(1).max(128).regex(new RegExp(IMAGE_TAG_PATTERN), 'must be an image tag such as v1.0.1').default('v1.0.1').describe('Image tag used when a claim sets neither image.tag nor version.'),
     defaultStorageClass: z.string().regex(DNS1123_SUBDOMAIN).optional().describe('StorageClass used when a claim sets none; unset means the cluster default.'),
     tlsProxyImage: z
       .string()
@@ -494,6 +644,7 @@ export const FunctionInputSpec = z
         'How often the TLS sidecar re-reads the certificate, key and CA bundle (ghostunnel --timed-reload), so a renewed Secret ' +
           'is served without a restart, e.g. 60s.',
       ),
+    policy: PlatformPolicy.default(PlatformPolicy.parse({})),
   })
   .describe('Platform-team defaults of function-streambus.');
 

@@ -16,6 +16,10 @@
  * The guard never changes the request; the handler passes the desired state through untouched on refusal.
  */
 import type { RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
+import { DNS1123_SUBDOMAIN, labelValueProblem, qualifiedNameProblem, show } from '../k8s/names.js';
+import { SIGNED_QUANTITY } from '../k8s/quantity.js';
+
+export { qualifiedNameProblem } from '../k8s/names.js';
 
 type Obj = Record<string, unknown>;
 
@@ -35,11 +39,6 @@ export const MAX_ANNOTATIONS_BYTES = 256 * 1024;
 /** Longest XR name: composed Objects are named `<XR name>-<resource key>` (≤ 253), keys get 32 characters. */
 export const MAX_XR_NAME_LENGTH = 253 - 1 - 32;
 
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const QUALIFIED_NAME_PART = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
-/** apimachinery's resource.Quantity grammar, as in Kubernetes' own OpenAPI; the sign is refused separately. */
-const QUANTITY = /^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$/;
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -54,10 +53,6 @@ export function formatPath(segments: readonly (string | number)[]): string {
     else out += `[${JSON.stringify(s.length > 64 ? `${s.slice(0, 64)}…` : s)}]`;
   }
   return out;
-}
-
-function show(v: string, n = 64): string {
-  return JSON.stringify(v.length > n ? `${v.slice(0, n)}…` : v);
 }
 
 /** A container (object or array) still to visit; leaves are checked in place and never become nodes. */
@@ -173,26 +168,6 @@ function checkSpecSize(spec: Obj): string | undefined {
   return `${formatPath(['spec', largest[0]])}: more than ${kib(largest[1])}; a StreamBusCluster spec holds at most ${kib(MAX_SPEC_BYTES)}`;
 }
 
-/** Kubernetes qualified name (`[prefix/]name`), as for label and annotation keys; returns the problem or undefined. */
-export function qualifiedNameProblem(key: string): string | undefined {
-  const slash = key.lastIndexOf('/');
-  const name = slash >= 0 ? key.slice(slash + 1) : key;
-  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
-  if (prefix !== undefined && (prefix.length === 0 || prefix.length > 253 || !DNS1123_SUBDOMAIN.test(prefix))) {
-    return 'the key\'s prefix must be a DNS-1123 subdomain (lower-case letters, digits, "-" and ".") of at most 253 characters';
-  }
-  if (name.length === 0 || name.length > 63 || !QUALIFIED_NAME_PART.test(name)) {
-    return 'the key\'s name must be 1-63 characters of letters, digits, "-", "_" and ".", starting and ending with a letter or digit';
-  }
-  return undefined;
-}
-
-function labelValueProblem(v: string): string | undefined {
-  if (v.length > 63) return `the value is ${v.length} characters; a label value has at most 63`;
-  if (!LABEL_VALUE.test(v)) return `the value ${show(v)} must be letters, digits, "-", "_" and ".", starting and ending with a letter or digit`;
-  return undefined;
-}
-
 function checkLabelMap(field: string, m: unknown): string | undefined {
   if (!isObj(m)) return undefined; // the schema reports the type
   for (const [k, v] of Object.entries(m)) {
@@ -229,7 +204,7 @@ function checkResources(resources: unknown): string | undefined {
       const kp = qualifiedNameProblem(name);
       if (kp) return `${where}: ${show(name)} is not a valid resource name: ${kp}`;
       if (typeof q === 'string') {
-        if (!QUANTITY.test(q)) return `${where}: ${show(q)} is not a Kubernetes quantity (such as 500m, 2Gi or 10)`;
+        if (!SIGNED_QUANTITY.test(q)) return `${where}: ${show(q)} is not a Kubernetes quantity (such as 500m, 2Gi or 10)`;
         if (q.startsWith('-')) return `${where}: ${show(q)} must not be negative`;
       }
     }

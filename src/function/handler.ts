@@ -1,8 +1,11 @@
 /**
- * RunFunction: the Crossplane layer around the pure render core.
+ * RunFunction: the Crossplane layer around the pure render core, a short pipeline:
  *
- *   observed XR → identity + validated spec + function input → model → manifests (render core)
- *   → wrapped (Object or Direct) → desired resources with readiness → XR status, conditions, results.
+ *   read   (read.ts)              hostile-input guard, function input, identity, validated spec, platform policy,
+ *                                 what the function last applied (either composition mode)
+ *   plan   (render/plan.ts)       day-2 decisions: what is kept and why; the planned spec validated again; the model
+ *   render (render/index.ts)      manifests, wrapped as Objects or composed raw (wrap.ts)
+ *   report                        desired resources with readiness, XR status, connection details, conditions, results
  *
  * Input errors never drop a composed resource: they return a FATAL result naming the field, and Crossplane
  * applies nothing that cycle (the desired state from earlier pipeline steps is passed through untouched).
@@ -18,25 +21,25 @@ import {
   type RunFunctionRequest,
   type RunFunctionResponse,
 } from '@crossplane-org/function-sdk-typescript';
-import { FunctionInput, StreamBusClusterSpec } from '../api/schema.js';
+import { createHash } from 'node:crypto';
 import { renderCluster, renderNotes, type Manifest } from '../render/index.js';
 import { BROKER_VERSION, unenforcedFeatures } from '../render/enforcement.js';
 import { connectionDetails, connectionSecret } from '../render/connection.js';
-import { buildModel, type ClusterModel } from '../render/model.js';
-import { parseQuantity } from '../render/quantity.js';
+import type { ClusterModel } from '../render/model.js';
+import { planCluster, type Decision } from '../render/plan.js';
 import { tlsEnabled, tlsSecretName } from '../render/security.js';
 import type { StreamBusClusterSpec as Spec } from '../api/schema.js';
-import { applyFailureMessage, applyFailures, type ApplyFailure } from './applied.js';
-import { formatZodError } from './errors.js';
-import { checkRequest } from './guard.js';
 import { managementPolicies, withManagementPolicies } from './adoption.js';
-import { xrScope } from './api.js';
-import { resolveIdentity } from './identity.js';
+import { xrScope, type ApiScope } from './api.js';
+import { applyFailureMessage, applyFailures, type ApplyFailure } from './apply-failures.js';
+import { jsonSize } from './guard.js';
 import { isReady } from './readiness.js';
 import { Lru } from './cache.js';
-import { guard, withStorageClass } from './safety.js';
+import { readRequest, type ReadOk, type SpecResult } from './read.js';
 import { clusterHealth, endpointsStatus, type ClusterHealth } from './status.js';
 import { observedManifest, wrap } from './wrap.js';
+
+export { ALLOW_MODE_SWITCH_ANNOTATION, ALLOW_REPLICA_CHANGE_ANNOTATION } from '../render/plan.js';
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined);
@@ -68,8 +71,8 @@ function baseResponse(req: RunFunctionRequest): RunFunctionResponse {
 }
 
 /** A FATAL response: the pipeline stops and Crossplane applies nothing, so nothing composed is lost. */
-function fatal(rsp: RunFunctionResponse, step: string, message: string): RunFunctionResponse {
-  rsp.results.push(result(Severity.SEVERITY_FATAL, step, `${step}: ${message}`, Target.TARGET_COMPOSITE_AND_CLAIM));
+function fatal(rsp: RunFunctionResponse, step: string, message: string, reason = step): RunFunctionResponse {
+  rsp.results.push(result(Severity.SEVERITY_FATAL, reason, `${step}: ${message}`, Target.TARGET_COMPOSITE_AND_CLAIM));
   return rsp;
 }
 
@@ -78,88 +81,86 @@ export const TTL_NOT_READY_SECONDS = 20;
 /** Requirement key under which Crossplane passes us the Secret holding the brokers' CA. */
 export const CA_REQUIREMENT = 'tls-ca';
 
-/** Validated specs and rendered resources of recent calls (see cache.ts); sized by configureCaches. */
-let specCache = new Lru<ReturnType<typeof StreamBusClusterSpec.safeParse>>(512);
-let renderCache = new Lru<{ key: string; kind: string; resource: Manifest }[]>(512);
+/**
+ * Validated specs and rendered resources of recent calls (see cache.ts), bounded by entries and by approximate bytes;
+ * sized by configureCaches. An entry over MAX_CACHE_ENTRY_BYTES (a spec over ~256 KiB; ordinary specs are a few KiB)
+ * is never kept.
+ */
+export const DEFAULT_CACHE_ENTRIES = 512;
+export const DEFAULT_CACHE_BYTES = 32 * 1024 * 1024;
+/** Largest entry either cache keeps: a spec of ~256 KiB (counted twice, strings at 2 bytes a character). */
+export const MAX_CACHE_ENTRY_BYTES = 1024 * 1024;
+const lru = <V>(entries: number, bytes: number) => new Lru<V>({ entries, maxBytes: bytes / 2, maxEntryBytes: Math.min(bytes / 16, MAX_CACHE_ENTRY_BYTES) });
+let specCache = lru<SpecResult>(DEFAULT_CACHE_ENTRIES, DEFAULT_CACHE_BYTES);
+let renderCache = lru<Rendered>(DEFAULT_CACHE_ENTRIES, DEFAULT_CACHE_BYTES);
 
-/** Sets the number of XRs whose validated spec and rendered resources are kept (0 disables caching). */
-export function configureCaches(entries: number): void {
-  specCache = new Lru(entries);
-  renderCache = new Lru(entries);
+/** Sets the number of XRs whose validated spec and rendered resources are kept, and their byte budget (0 disables caching). */
+export function configureCaches(entries: number, bytes = DEFAULT_CACHE_BYTES): void {
+  specCache = lru(entries, bytes);
+  renderCache = lru(entries, bytes);
 }
 
-export function cacheStats(): { hits: number; misses: number; size: number } {
-  return { hits: renderCache.hits, misses: renderCache.misses, size: renderCache.size };
+export function cacheStats(): { hits: number; misses: number; size: number; bytes: number; skipped: number } {
+  return { hits: renderCache.hits, misses: renderCache.misses, size: renderCache.size, bytes: specCache.bytes + renderCache.bytes, skipped: renderCache.skipped + specCache.skipped };
 }
 
+/** read → plan → render → report. */
 export function runFunction(req: RunFunctionRequest): RunFunctionResponse {
   const rsp = baseResponse(req);
-  // Hostile input (depth, size, NaN, __proto__, Kubernetes syntax of map keys): refused before validation.
-  const refused = checkRequest(req);
-  if (refused) return fatal(rsp, refused.step, refused.message);
-  const xr = obj(req.observed?.composite?.resource);
-  if (!xr) return fatal(rsp, 'ReadCompositeResource', 'the request carries no observed composite resource');
-
-  const input = FunctionInput.safeParse(req.input ?? {}, { reportInput: true });
-  if (!input.success) return fatal(rsp, 'ValidateInput', formatZodError('input', input.error));
-
-  const id = resolveIdentity(xr);
-  if (!id.ok) return fatal(rsp, 'ResolveIdentity', id.message);
-
-  const rawSpec = xr.spec === undefined ? {} : stripCrossplaneFields(xr.spec);
-  const specKey = JSON.stringify(rawSpec);
-  const spec = specCache.get(specKey, () => StreamBusClusterSpec.safeParse(rawSpec, { reportInput: true }));
-  if (!spec.success) return fatal(rsp, 'ValidateSpec', formatZodError('spec', spec.error));
-
-  const platform = input.data.spec;
-  // Legacy (cluster-scoped, claims) or namespaced XR (Crossplane 2): see api.ts.
-  const scope = xrScope(xr);
-  const mode = platform.mode;
-  const observed = req.observed?.resources ?? {};
-  const seen = (key: string) => observedManifest(obj(observed[key]?.resource), mode);
-  const stsObserved = seen('statefulset');
-
-  // Day-2 safety: render what is safe, keep what is observed where a change would lose data.
-  const meta = obj(xr.metadata) ?? {};
+  const read = readRequest(req, specCache);
+  if (!read.ok) return fatal(rsp, read.step, read.message, read.reason);
+  const plan = planCluster({ identity: read.identity, spec: read.spec, platform: read.platform, annotations: read.annotations, applied: read.applied });
+  if (!plan.ok) return fatal(rsp, 'PlanDay2Changes', plan.message, plan.reason);
   // Adoption of running objects: provider-kubernetes management policies from an annotation (adoption.ts).
-  const policies = managementPolicies(obj(meta.annotations) ?? {});
+  const policies = managementPolicies(read.annotations);
   if (!policies.ok) return fatal(rsp, 'ResolveManagementPolicies', policies.message);
-  if (policies.policies && mode === 'Direct') {
+  if (policies.policies && read.platform.mode === 'Direct') {
     rsp.results.push(result(Severity.SEVERITY_WARNING, 'ManagementPoliciesIgnored', 'ResolveManagementPolicies: Direct mode composes raw objects, which have no management policies; the annotation is ignored', Target.TARGET_COMPOSITE_AND_CLAIM));
   }
-  // The guard judges changes against the StatefulSet as it runs; until provider-kubernetes has observed it, against
-  // the StatefulSet the Object was last told to apply (never against nothing, which would let any change through).
-  const stsApplied = stsObserved ?? lastApplied(obj(observed.statefulset?.resource));
-  const guarded = guard(spec.data, stsApplied, obj(meta.annotations) ?? {}, (s) => s.storage.class ?? platform.defaultStorageClass);
-  let model = withStorageClass(buildModel(id.identity, guarded.spec, platform), guarded.storageClass);
-  if (guarded.refusals.some((r) => r.field.startsWith('spec.storage.') && r.field !== 'spec.storage.class')) {
-    // A refused size change keeps the templates; the quota leaves room for expanding the claims by hand.
-    const larger = (a: string, b: string) => Math.max(parseQuantity(a) ?? 0, parseQuantity(b) ?? 0);
-    const { size, raftSize } = spec.data.storage;
-    model = { ...model, quotaStorageBytes: model.replicas * (larger(size, guarded.spec.storage.size) + larger(raftSize, guarded.spec.storage.raftSize)) };
-  }
+  const ca = caCertificate(req, read.spec, read.identity.namespace);
+  // Legacy (cluster-scoped, claims) or namespaced XR (Crossplane 2): see api.ts.
+  const rendered = render(read, plan.model, ca, xrScope(read.xr), policies.policies);
+  return report(req, rsp, read, plan.model, plan.kept, rendered, ca);
+}
 
-  const ca = caCertificate(req, spec.data);
-  const conn = connectionDetails(model, ca.pem);
-  // Rendering is pure: the same inputs give the same resources, so a repeated call reuses them.
-  const renderKey = JSON.stringify([
-    id.xrName,
-    id.identity,
-    scope,
-    policies.policies ?? null,
-    platform,
-    specKey,
-    guarded.refusals.length ? guarded.spec : null,
-    'storageClass' in guarded ? ['kept', guarded.storageClass] : ['derived'],
-    ca.pem?.toString('base64') ?? null,
-  ]);
-  const rendered = renderCache.get(renderKey, () => {
-    const composed = renderCluster(model);
-    // A namespaced XR has no connection Secret of its own: its connection details are always a composed Secret.
-    if (mode === 'Direct' || scope === 'Namespaced') composed.push({ key: 'connection-secret', manifest: connectionSecret(model, conn) });
-    return composed.map((c) => ({ key: c.key, kind: String(c.manifest.kind), resource: withManagementPolicies(wrap(c, id.xrName, platform, scope), policies.policies) }));
-  });
+type Rendered = { key: string; kind: string; resource: Manifest }[];
 
+/** The composed resources, wrapped for the composition mode. Pure: the same inputs give the same resources, so a repeated call reuses them. */
+function render(read: ReadOk, model: ClusterModel, ca: CA, scope: ApiScope, policies: string[] | undefined): Rendered {
+  const { platform } = read;
+  const key = createHash('sha256')
+    .update(
+      JSON.stringify([
+        read.xrName,
+        read.identity,
+        scope,
+        policies ?? null,
+        platform,
+        read.specKey,
+        // What the planner may change: the count, the ports, the volumes and the quota.
+        [model.replicas, model.ports, model.spec.storage, model.storageClass ?? null, model.quotaStorageBytes ?? null],
+        ca.pem?.toString('base64') ?? null,
+      ]),
+    )
+    .digest('base64');
+  return renderCache.get(
+    key,
+    () => {
+      const composed = renderCluster(model);
+      // A namespaced XR has no connection Secret of its own: its connection details are always a composed Secret.
+      if (platform.mode === 'Direct' || scope === 'Namespaced') composed.push({ key: 'connection-secret', manifest: connectionSecret(model, connectionDetails(model, ca.pem)) });
+      return composed.map((c) => ({ key: c.key, kind: String(c.manifest.kind), resource: withManagementPolicies(wrap(c, read.xrName, platform, scope), policies) }));
+    },
+    (v) => 2 * jsonSize(v, 64 * 1024 * 1024),
+  );
+}
+
+/** Desired resources with readiness, the XR's status and connection details, conditions and results. */
+function report(req: RunFunctionRequest, rsp: RunFunctionResponse, read: ReadOk, model: ClusterModel, kept: Decision[], rendered: Rendered, ca: CA): RunFunctionResponse {
+  const { xr, platform } = read;
+  const observed = req.observed?.resources ?? {};
+  const seen = (key: string) => observedManifest(obj(observed[key]?.resource), platform.mode);
+  const stsObserved = seen('statefulset');
   for (const c of rendered) {
     rsp.desired!.resources[c.key] = {
       resource: c.resource,
@@ -172,6 +173,7 @@ export function runFunction(req: RunFunctionRequest): RunFunctionResponse {
     rsp.requirements = { extraResources: { [CA_REQUIREMENT]: ca.selector }, resources: { [CA_REQUIREMENT]: ca.selector }, schemas: {} };
   }
 
+  const meta = obj(xr.metadata) ?? {};
   const previous = obj(xr.status);
   const health = clusterHealth(model, stsObserved, typeof previous?.phase === 'string' ? previous.phase : undefined);
   const status = {
@@ -181,6 +183,7 @@ export function runFunction(req: RunFunctionRequest): RunFunctionResponse {
     ...(typeof meta.generation === 'number' ? { observedGeneration: meta.generation } : {}),
     ...endpointsStatus(model),
   };
+  const conn = connectionDetails(model, ca.pem);
   const composite = obj(rsp.desired!.composite?.resource) ?? {};
   const details: Record<string, Buffer> = {};
   for (const [k, v] of Object.entries(conn)) if (v !== undefined) details[k] = Buffer.from(v);
@@ -200,20 +203,13 @@ export function runFunction(req: RunFunctionRequest): RunFunctionResponse {
   for (const f of failures) {
     rsp.results.push(result(Severity.SEVERITY_WARNING, 'ApplyFailed', `ApplyResources: ${applyFailureMessage([f])}`, Target.TARGET_COMPOSITE_AND_CLAIM));
   }
-  if (guarded.refusals.length === 0) {
+  if (kept.length === 0) {
     rsp.conditions.push(condition('ConfigurationValid', true, 'Valid', 'spec is valid and rendered'));
   } else {
-    const first = guarded.refusals[0]!;
-    rsp.conditions.push(
-      condition(
-        'ConfigurationValid',
-        false,
-        guarded.refusals.length === 1 ? first.reason : 'ChangesRefused',
-        guarded.refusals.map((r) => r.message).join('; '),
-      ),
-    );
-    for (const r of guarded.refusals) {
-      rsp.results.push(result(Severity.SEVERITY_WARNING, r.reason, `GuardDay2Changes: ${r.message}`, Target.TARGET_COMPOSITE_AND_CLAIM));
+    const first = kept[0]!;
+    rsp.conditions.push(condition('ConfigurationValid', false, kept.length === 1 ? first.reason : 'ChangesRefused', kept.map((r) => r.message).join('; ')));
+    for (const r of kept) {
+      rsp.results.push(result(Severity.SEVERITY_WARNING, r.reason, `PlanDay2Changes: ${r.message}`, Target.TARGET_COMPOSITE_AND_CLAIM));
     }
   }
   for (const note of renderNotes(model)) {
@@ -224,7 +220,7 @@ export function runFunction(req: RunFunctionRequest): RunFunctionResponse {
   }
 
   // Honesty: say which requested features the broker does not enforce, instead of pretending.
-  const unenforced = unenforcedFeatures(spec.data);
+  const unenforced = unenforcedFeatures(read.spec);
   if (unenforced.length > 0) {
     const list = unenforced.map((u) => `${u.field} (${u.note})`).join('; ');
     rsp.results.push(result(Severity.SEVERITY_WARNING, 'FeaturesNotEnforced', `configured but not enforced by ${BROKER_VERSION}: ${list}`, Target.TARGET_COMPOSITE_AND_CLAIM));
@@ -256,11 +252,10 @@ interface CA {
 }
 
 /** The CA to publish when TLS is on: ca.crt of caSecretName, else of the certificate Secret (cert-manager adds it). */
-function caCertificate(req: RunFunctionRequest, spec: Spec): CA {
+function caCertificate(req: RunFunctionRequest, spec: Spec, ns: string): CA {
   if (!tlsEnabled(spec)) return {};
   const name = spec.security?.tls?.caSecretName ?? tlsSecretName(spec);
   if (!name) return {};
-  const ns = resolveIdentityNamespace(req);
   const selector: ResourceSelector = { apiVersion: 'v1', kind: 'Secret', matchName: name, ...(ns ? { namespace: ns } : {}) };
   const items = req.requiredResources?.[CA_REQUIREMENT]?.items ?? req.extraResources?.[CA_REQUIREMENT]?.items ?? [];
   const secret = obj(items[0]?.resource);
@@ -272,37 +267,3 @@ function caCertificate(req: RunFunctionRequest, spec: Spec): CA {
     : { selector };
 }
 
-function resolveIdentityNamespace(req: RunFunctionRequest): string | undefined {
-  const xr = obj(req.observed?.composite?.resource);
-  const r = xr ? resolveIdentity(xr) : undefined;
-  return r?.ok ? r.identity.namespace : undefined;
-}
-
-/** The manifest an observed provider-kubernetes Object was told to apply (spec.forProvider.manifest). */
-function lastApplied(o: Obj | undefined): Manifest | undefined {
-  const m = obj(obj(obj(o?.spec)?.forProvider)?.manifest);
-  return m && m.kind === 'StatefulSet' ? m : undefined;
-}
-
-/** Crossplane adds its own fields to a legacy XR's spec; they are not part of the StreamBusCluster API. */
-const CROSSPLANE_SPEC_FIELDS = [
-  'claimRef',
-  'compositionRef',
-  'compositionRevisionRef',
-  'compositionRevisionSelector',
-  'compositionSelector',
-  'compositionUpdatePolicy',
-  'resourceRefs',
-  'writeConnectionSecretToRef',
-  'publishConnectionDetailsTo',
-  'environmentConfigRefs',
-  'crossplane',
-];
-
-function stripCrossplaneFields(spec: unknown): unknown {
-  const s = obj(spec);
-  if (!s) return spec;
-  const out: Obj = {};
-  for (const [k, v] of Object.entries(s)) if (!CROSSPLANE_SPEC_FIELDS.includes(k)) out[k] = v;
-  return out;
-}

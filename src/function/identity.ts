@@ -7,6 +7,7 @@
  */
 import type { ClusterIdentity } from '../render/model.js';
 import { checkClusterName } from '../render/model.js';
+import { DNS1123_LABEL } from '../k8s/names.js';
 
 export const CLAIM_NAME_LABEL = 'crossplane.io/claim-name';
 export const CLAIM_NAMESPACE_LABEL = 'crossplane.io/claim-namespace';
@@ -40,7 +41,7 @@ export function resolveIdentity(xr: Obj): IdentityResult {
     const field = !own && (str(labels[CLAIM_NAME_LABEL]) || str(claimRef.name)) ? 'claim metadata.name' : 'metadata.name';
     return { ok: false, message: `${field}: ${nameError}` };
   }
-  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace) || namespace.length > 63) {
+  if (!DNS1123_LABEL.test(namespace) || namespace.length > 63) {
     const field = own ? 'metadata.namespace' : `metadata.labels["${CLAIM_NAMESPACE_LABEL}"]`;
     return { ok: false, message: `${field}: "${namespace.slice(0, 80)}" is not a valid namespace name` };
   }

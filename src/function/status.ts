@@ -17,7 +17,8 @@ import { READINESS_RULES } from './readiness.js';
 
 type Obj = Record<string, unknown>;
 const sub = (o: Obj | undefined, k: string): Obj => (o && o[k] && typeof o[k] === 'object' ? (o[k] as Obj) : {});
-const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
+/** A count read from a live object: anyone can write there, so only a whole number 0..1,000,000 counts. */
+const num = (v: unknown): number => (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 1_000_000 ? v : 0);
 
 export type Phase = NonNullable<StreamBusClusterStatus['phase']>;
 
@@ -35,7 +36,9 @@ export function clusterHealth(m: ClusterModel, sts: Manifest | undefined, previo
   if (!sts) return { phase: 'Pending', readyReplicas: 0, allReady: false };
   const status = sub(sts, 'status');
   const readyReplicas = num(status.readyReplicas);
-  const allReady = READINESS_RULES.StatefulSet!(sts);
+  // Ready means the cluster as planned: a live StatefulSet scaled by hand to another count is not (the next apply
+  // scales it back).
+  const allReady = READINESS_RULES.StatefulSet!(sts) && sub(sts, 'spec').replicas === m.replicas;
   const wasUp = previousPhase === 'Running' || previousPhase === 'Updating' || previousPhase === 'Degraded' || previousPhase === 'Failed';
   const gen = sub(sts, 'metadata').generation;
   const rolling =

@@ -10,7 +10,9 @@ import { networkPolicy } from './networkpolicy.js';
 import { quotaEnabled, resourceQuota } from './quota.js';
 import { clientService, headlessService } from './services.js';
 import { appArmorNotes, misdirectedAppArmor } from './apparmor.js';
-import { BROKER_CONTAINER, podContainerNames, statefulSet } from './statefulset.js';
+import { statefulSet } from './statefulset.js';
+import { BROKER_CONTAINER, podContainerNames } from './containers.js';
+import { withAppliedRecord } from './applied.js';
 
 export type Manifest = Record<string, unknown>;
 
@@ -26,7 +28,7 @@ export function renderCluster(m: ClusterModel): Composed[] {
     { key: 'config', manifest: configMap(m, yaml) },
     { key: 'headless-service', manifest: headlessService(m) },
     { key: 'client-service', manifest: clientService(m) },
-    { key: 'statefulset', manifest: statefulSet(m, yaml) },
+    { key: 'statefulset', manifest: withAppliedRecord(statefulSet(m, yaml), m) },
     { key: 'network-policy', manifest: networkPolicy(m) },
   ];
   if (pdbEnabled(m)) out.push({ key: 'pdb', manifest: podDisruptionBudget(m) });
@@ -44,5 +46,5 @@ export function renderCluster(m: ClusterModel): Composed[] {
  * with the field (the Crossplane layer reports them as WARNING results).
  */
 export function renderNotes(m: ClusterModel): string[] {
-  return appArmorNotes(misdirectedAppArmor(m, podContainerNames(m)), BROKER_CONTAINER);
+  return appArmorNotes(misdirectedAppArmor(m, podContainerNames(m.spec)), BROKER_CONTAINER);
 }

@@ -4,6 +4,7 @@
  * Like Strimzi's model classes, builders read the model and never the raw spec defaults.
  */
 import type { FunctionInputSpec, StreamBusClusterSpec } from '../api/schema.js';
+import { DNS1035_LABEL } from '../k8s/names.js';
 
 export interface ClusterIdentity {
   /** Cluster name: the claim's name (or the XR's when there is no claim). Names every composed object. */
@@ -55,7 +56,6 @@ export const BROKER_UID = 1000;
 
 /** Longest cluster name: the StatefulSet's pods carry `controller-revision-hash: <name>-<10 chars>` (≤ 63). */
 export const MAX_NAME_LENGTH = 52;
-const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 
 /** Returns an error message when `name` cannot name a StreamBus cluster, or undefined when it can. */
 export function checkClusterName(name: string): string | undefined {

@@ -7,7 +7,7 @@
  * (a quota on an undeclared resource would reject the pods). Meant for a namespace dedicated to the cluster.
  */
 import type { ClusterModel } from './model.js';
-import { formatBytes, formatCpu, parseQuantity } from './quantity.js';
+import { formatBytes, formatCpu, parseQuantity } from '../k8s/quantity.js';
 import { TLS_PROXY_RESOURCES, tlsProxy } from './tlsproxy.js';
 
 export function quotaEnabled(m: ClusterModel): boolean {

@@ -12,7 +12,8 @@ import { affinity, topologySpread } from './availability.js';
 import { logLevel } from './config.js';
 import { scrapeAnnotations } from './monitoring.js';
 import { securityMounts } from './security.js';
-import { TLS_PROXY_CONTAINER, tlsProxy, tlsProxyContainer } from './tlsproxy.js';
+import { tlsProxy, tlsProxyContainer } from './tlsproxy.js';
+import { BROKER_CONTAINER, podContainerNames } from './containers.js';
 import {
   BROKER_BINARY,
   BROKER_UID,
@@ -37,12 +38,6 @@ export function brokerCommand(): { command: string[]; args: string[] } {
   };
 }
 
-/** Names of the broker pod's containers. */
-export const BROKER_CONTAINER = 'broker';
-export function podContainerNames(m: ClusterModel): string[] {
-  return tlsProxy(m) ? [BROKER_CONTAINER, TLS_PROXY_CONTAINER] : [BROKER_CONTAINER];
-}
-
 export function configHash(brokerYaml: string): string {
   return createHash('sha256').update(brokerYaml).digest('hex').slice(0, 16);
 }
@@ -52,7 +47,7 @@ export function statefulSet(m: ClusterModel, brokerYaml: string): Record<string,
   const podLabels = { ...(spec.podLabels ?? {}), ...m.labels };
   const podAnnotations: Record<string, string> = { ...scrapeAnnotations(m), ...(spec.podAnnotations ?? {}), [CONFIG_HASH_ANNOTATION]: configHash(brokerYaml) };
   // AppArmor annotations naming a container the pod does not have move to the broker container (apparmor.ts).
-  const appArmor = misdirectedAppArmor(m, podContainerNames(m));
+  const appArmor = misdirectedAppArmor(m, podContainerNames(m.spec));
   for (const mv of appArmor) delete podAnnotations[mv.annotation];
   const secrets = securityMounts(spec);
   // With TLS, a sidecar serves the client port (tlsproxy.ts): it alone mounts the certificate and CA Secrets.
@@ -141,6 +136,8 @@ export function statefulSet(m: ClusterModel, brokerYaml: string): Record<string,
           ...(spec.priorityClassName ? { priorityClassName: spec.priorityClassName } : {}),
           ...(spec.image.pullSecrets?.length ? { imagePullSecrets: spec.image.pullSecrets.map((name) => ({ name })) } : {}),
           enableServiceLinks: false,
+          // The brokers never call the Kubernetes API: no ServiceAccount token in their pods.
+          automountServiceAccountToken: false,
           containers: proxy ? [container, tlsProxyContainer(m, proxy, proxySecrets.map((x) => x.mount))] : [container],
           volumes: [
             { name: 'config', configMap: { name: m.names.configMap } },

@@ -24,7 +24,8 @@ import type { StreamBusClusterSpec } from '../api/schema.js';
 import type { ClusterModel } from './model.js';
 import { CA_DIR, TLS_DIR, tlsEnabled } from './security.js';
 
-export const TLS_PROXY_CONTAINER = 'tls-proxy';
+export { TLS_PROXY_CONTAINER } from './containers.js';
+import { TLS_PROXY_CONTAINER } from './containers.js';
 export const TLS_PROXY_STATUS_PORT_NAME = 'proxy-status';
 export const TLS_PROXY_STATUS_PATH = '/_status';
 

@@ -4,7 +4,8 @@
  *
  *   function_streambus_run_function_calls_total{result}        RunFunction calls: ok | warning | fatal | error
  *   function_streambus_run_function_errors_total{reason}        calls answered with a gRPC error instead of a
- *                                                               response: decode | handler | encode | too_large
+ *                                                               response: decode | handler | encode | too_large |
+ *                                                               overloaded (beyond --max-in-flight)
  *   function_streambus_run_function_duration_seconds{result}    time from receiving the request to answering it
  *   function_streambus_run_function_in_flight                   calls being handled now
  *   function_streambus_run_function_request_bytes               size of each request on the wire
@@ -19,7 +20,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export type CallResult = 'ok' | 'warning' | 'fatal' | 'error';
-export type ErrorReason = 'decode' | 'handler' | 'encode' | 'too_large';
+export type ErrorReason = 'decode' | 'handler' | 'encode' | 'too_large' | 'overloaded';
 
 export const METRIC_PREFIX = 'function_streambus_';
 
@@ -42,7 +43,7 @@ export class Metrics {
     });
     this.errors = new Counter({
       name: `${METRIC_PREFIX}run_function_errors_total`,
-      help: 'RunFunction calls answered with a gRPC error, by reason: decode, handler, encode, too_large.',
+      help: 'RunFunction calls answered with a gRPC error, by reason: decode, handler, encode, too_large, overloaded.',
       labelNames: ['reason'],
       registers,
     });
@@ -71,7 +72,7 @@ export class Metrics {
     });
     // Every result and reason appears from the start (at 0), so rate() and alerts work before the first error.
     for (const r of ['ok', 'warning', 'fatal', 'error'] as const) this.calls.inc({ result: r }, 0);
-    for (const r of ['decode', 'handler', 'encode', 'too_large'] as const) this.errors.inc({ reason: r }, 0);
+    for (const r of ['decode', 'handler', 'encode', 'too_large', 'overloaded'] as const) this.errors.inc({ reason: r }, 0);
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -95,7 +96,8 @@ export function parseHostPort(address: string): { host: string; port: number } {
 /** Serves GET /metrics; resolves with the bound port, rejects when it cannot bind. */
 export function serveMetrics(metrics: Metrics, address: string): Promise<{ server: HttpServer; port: number }> {
   const { host, port } = parseHostPort(address);
-  const server = createHttpServer((req, res) => {
+  // connectionsCheckingInterval: how often Node enforces headersTimeout and requestTimeout (default 30 s).
+  const server = createHttpServer({ connectionsCheckingInterval: 1_000 }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: metrics are at GET /metrics\n');
@@ -106,7 +108,13 @@ export function serveMetrics(metrics: Metrics, address: string): Promise<{ serve
       (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`cannot collect metrics: ${err.message}\n`),
     );
   });
+  // Bounded connections: a client must send its headers within 5 s and the whole request within 10 s; an idle
+  // keep-alive connection is closed after 5 s, any socket silent for 30 s is destroyed.
+  server.headersTimeout = 5_000;
+  server.requestTimeout = 10_000;
   server.keepAliveTimeout = 5_000;
+  server.setTimeout(30_000, (socket) => socket.destroy());
+  server.maxHeadersCount = 64;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -36,6 +36,26 @@ export const DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 /** Largest response sent: Crossplane's gRPC client accepts at most 4 MiB (Go gRPC's default receive limit). */
 export const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
+/**
+ * Calls handled at once (--max-in-flight, env MAX_IN_FLIGHT). Each holds its request (up to 4 MiB on the wire, several
+ * times that decoded) and its response; beyond the cap a call is answered RESOURCE_EXHAUSTED at once and Crossplane
+ * retries it. HTTP/2 streams per connection are capped to the same number, so one client queues instead.
+ */
+export const DEFAULT_MAX_IN_FLIGHT = 4;
+
+/**
+ * Connection limits: an idle connection (no call for this long) is closed (Crossplane reconnects on its next call);
+ * the server pings a connection that is quiet and closes it when the ping is not answered, so half-open and stuck
+ * connections do not pile up.
+ */
+export const CONNECTION_OPTIONS = {
+  'grpc.max_connection_idle_ms': 5 * 60_000,
+  'grpc.keepalive_time_ms': 2 * 60_000,
+  'grpc.keepalive_timeout_ms': 20_000,
+  /** HTTP/2 session memory (MiB) per connection before nghttp2 refuses new streams on it. */
+  'grpc-node.max_session_memory': 64,
+} as const;
+
 export interface ServerOptions {
   address: string;
   insecure: boolean;
@@ -115,6 +135,10 @@ export interface CreateServerOptions {
   health?: Health;
   handler?: (req: RunFunctionRequest) => RunFunctionResponse;
   maxRequestBytes?: number;
+  /** Calls handled at once; beyond it RESOURCE_EXHAUSTED (default DEFAULT_MAX_IN_FLIGHT). */
+  maxInFlight?: number;
+  /** Overrides of CONNECTION_OPTIONS (tests shorten the idle time). */
+  connectionOptions?: Partial<Record<keyof typeof CONNECTION_OPTIONS, number>>;
   /** Test hook: answer every call this many milliseconds late (used to test draining). Never set in production. */
   responseDelayMs?: number;
 }
@@ -152,12 +176,16 @@ export function createFunctionServer(o: CreateServerOptions): FunctionServer {
   const metrics = o.metrics ?? new Metrics();
   const health = o.health ?? new Health();
   const delay = o.responseDelayMs ?? 0;
+  const maxInFlight = o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
   let inFlight = 0;
 
   const server = new FunctionGrpcServer(
     {
       'grpc.max_receive_message_length': o.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
       'grpc.max_send_message_length': MAX_RESPONSE_BYTES,
+      'grpc.max_concurrent_streams': maxInFlight,
+      ...CONNECTION_OPTIONS,
+      ...(o.connectionOptions ?? {}),
     },
     (remote, problem) => {
       metrics.tlsRefused.inc();
@@ -168,6 +196,13 @@ export function createFunctionServer(o: CreateServerOptions): FunctionServer {
   server.addService(RawRunFunctionService, {
     runFunction: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
       const started = process.hrtime.bigint();
+      if (inFlight >= maxInFlight) {
+        // Overloaded: refuse before decoding anything, so the request's bytes are released at once.
+        metrics.observe('error', 0, 'overloaded');
+        logger.warn({ inFlight, maxInFlight, requestBytes: call.request.length }, 'RunFunction refused: too many calls in flight');
+        callback({ code: grpc.status.RESOURCE_EXHAUSTED, details: `function-streambus: ${inFlight} calls in flight, at most ${maxInFlight}; retry` });
+        return;
+      }
       inFlight++;
       metrics.inFlight.inc();
       metrics.requestBytes.observe(call.request.length);

@@ -102,7 +102,7 @@ describe.skipIf(!crossplane)('status through crossplane render with observed fix
             ['5Gi', 'standard'],
           ]);
           // render prints results with severity, step and message (not the reason)
-          const warning = docs.find((d) => d.kind === 'Result' && /^GuardDay2Changes: spec\./.test(d.message));
+          const warning = docs.find((d) => d.kind === 'Result' && /^PlanDay2Changes: spec\./.test(d.message));
           expect(warning).toMatchObject({ severity: 'SEVERITY_WARNING', step: 'render-streambus' });
         }
       });

@@ -4,6 +4,7 @@
  * distinct ports). Every generated value is normalised through JSON, as a request decoded from protobuf would be.
  */
 import fc from 'fast-check';
+import { parseQuantity } from '../../src/k8s/quantity.js';
 
 type Obj = Record<string, unknown>;
 
@@ -29,7 +30,6 @@ const suffix = fc.constantFrom('', 'Ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei', 'n', 'u',
 export const quantity = fc.oneof(
   fc.tuple(decimal, suffix).map(([d, s]) => `${d}${s}`),
   fc.nat(100_000),
-  fc.double({ min: 0, max: 1e6, noNaN: true, noDefaultInfinity: true }).map((d) => Math.abs(d)),
 );
 const storageSize = fc
   .tuple(fc.integer({ min: 1, max: 99999 }), fc.option(fc.stringMatching(/^[0-9]{1,2}$/), { nil: undefined }), fc.constantFrom('', 'Ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei', 'k', 'M', 'G', 'T', 'P', 'E'))
@@ -38,7 +38,13 @@ const resourceName = fc.constantFrom('cpu', 'memory', 'ephemeral-storage', 'nvid
 const resourceMap = fc.dictionary(resourceName, quantity, { maxKeys: 4, noNullPrototype: true });
 
 const imageTag = fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,40}$/);
-const imageRepository = fc.stringMatching(/^[a-z0-9][a-z0-9._\-/]{0,60}$/);
+/** An image repository the container runtime parses: [host[:port]/]path components joined by "/". */
+const imageRepository = fc
+  .tuple(
+    fc.option(fc.constantFrom('ghcr.io', 'registry.example.com:5000', 'localhost'), { nil: undefined }),
+    fc.array(fc.stringMatching(/^[a-z0-9]{1,8}([._-][a-z0-9]{1,8}){0,2}$/), { minLength: 1, maxLength: 3 }),
+  )
+  .map(([host, path]) => (host ? [host, ...path] : path).join('/'));
 
 const toleration = fc.oneof(
   fc.record({ key: labelKey, operator: fc.constant('Equal'), value: labelValue, effect: fc.constantFrom('NoSchedule', 'PreferNoSchedule') }),
@@ -156,7 +162,7 @@ export const input = fc.record(
       providerConfigName: dnsSubdomain,
       clusterDomain: dnsSubdomain,
       defaultImageRepository: imageRepository,
-      defaultImageTag: fc.string({ minLength: 1, maxLength: 80 }),
+      defaultImageTag: imageTag,
       defaultStorageClass: dnsSubdomain,
     }),
   },
@@ -180,7 +186,28 @@ function followRules(s: Obj): Obj {
   if (auth?.enabled && usesJwt && !auth.jwtSecretName) auth.jwtSecretName = 'broker-jwt';
   const tracing = (s.observability as Obj | undefined)?.tracing as Obj | undefined;
   if (tracing?.enabled && !tracing.endpoint) tracing.endpoint = 'otel-collector.observability.svc:4317';
+  fixResources(s.resources as Obj | undefined);
   return s;
+}
+
+/**
+ * Kubernetes' resource rules: extended resources are whole numbers; extended resources and hugepages are never
+ * overcommitted (limit = request); a request never exceeds its limit (the larger becomes the limit).
+ */
+function fixResources(r: Obj | undefined): void {
+  if (!r) return;
+  const val = (q: unknown) => parseQuantity(q as string | number) ?? 0;
+  for (const kind of ['requests', 'limits']) {
+    const m = r[kind] as Obj | undefined;
+    for (const k of Object.keys(m ?? {})) if (k.includes('/')) m![k] = Math.min(Math.ceil(val(m![k])), 1_000_000);
+  }
+  const req = r.requests as Obj | undefined;
+  if (!req) return;
+  const lim = (r.limits ??= {}) as Obj;
+  for (const k of Object.keys(req)) {
+    if (k.includes('/') || k.startsWith('hugepages-')) lim[k] = req[k];
+    else if (Object.hasOwn(lim, k) && val(req[k]) > val(lim[k])) lim[k] = req[k];
+  }
 }
 
 /** A valid XR as Crossplane creates it from a claim, plus the function input. */
@@ -204,5 +231,18 @@ export const validXrAndInput = fc
       },
       spec: { ...followRules(json(s) as Obj), claimRef: { apiVersion: 'streambus.io/v1alpha1', kind: 'StreamBusCluster', name, namespace: ns } },
     }) as Obj,
-    input: json(i) as Obj,
+    input: permissivePolicy(json(i) as Obj, s as Obj),
   }));
+
+/**
+ * The platform policy (input.spec.policy) is not what these properties are about: open it up so that every
+ * schema-valid spec renders (tolerations without keys, any profile annotation, the generated PriorityClass).
+ */
+function permissivePolicy(input: Obj, spec: Obj): Obj {
+  const pc = spec.priorityClassName as string | undefined;
+  input.spec = {
+    ...((input.spec as Obj | undefined) ?? {}),
+    policy: { tolerations: 'Any', securityAnnotations: 'Any', deniedNamespaces: [], ...(pc ? { allowedPriorityClasses: [pc] } : {}) },
+  };
+  return input;
+}

@@ -5,6 +5,7 @@
  */
 import { RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
 import { clone, compositionInput, exampleXr, request } from './fixtures.js';
+import { runFunction } from '../../src/function/handler.js';
 
 type Obj = Record<string, any>;
 
@@ -52,6 +53,36 @@ const inputCase = (patch: (i: Obj) => void) => () => {
   patch(i);
   return req(base(), i);
 };
+/**
+ * A running production cluster (observed: what the function rendered for the unchanged XR, in `mode`), with
+ * `observe` applied to the observed composed resources and `patch` to the XR: hostile observed state.
+ */
+const runningCase =
+  (observe: (o: Record<string, Obj>) => void, patch: (x: Obj) => void = () => {}, mode: 'Object' | 'Direct' = 'Object', switchTo?: 'Object' | 'Direct') =>
+  () => {
+    const input = clone(compositionInput()) as Obj;
+    input.spec.mode = mode;
+    const first = runFunction(request(base(), { input }));
+    const observed: Record<string, Obj> = {};
+    for (const [k, v] of Object.entries(first.desired!.resources)) observed[k] = clone(v.resource as Obj);
+    observe(observed);
+    const x = base();
+    x.status = { phase: 'Running' };
+    patch(x);
+    if (switchTo) input.spec.mode = switchTo;
+    const r = req(x, input);
+    r.observed!.resources = Object.fromEntries(Object.entries(observed).map(([k, v]) => [k, { resource: v, connectionDetails: {}, ready: 0 }]));
+    return r;
+  };
+const stsManifest = (o: Record<string, Obj>) => (o.statefulset!.kind === 'Object' ? o.statefulset!.spec.forProvider.manifest : o.statefulset!);
+const policyCase = (policy: Obj, patch: (s: Obj) => void = () => {}) => () => {
+  const i = clone(compositionInput()) as Obj;
+  i.spec.policy = policy;
+  const x = base();
+  patch(x.spec);
+  return req(x, i);
+};
+
 const nested = (depth: number, leaf: unknown = 'x'): Obj => {
   let o: any = leaf;
   for (let i = 0; i < depth; i++) o = { a: o };
@@ -59,6 +90,87 @@ const nested = (depth: number, leaf: unknown = 'x'): Obj => {
 };
 
 export const HOSTILE: HostileCase[] = [
+  // ---- issue 14: what Kubernetes would refuse later, refused first (FATAL naming the field)
+  { name: 'toleration value that is not a label value', build: specCase((s) => (s.tolerations[0].value = 'stream bus')), step: 'ValidateSpec', field: 'spec.tolerations[0].value' },
+  { name: 'resource name Kubernetes does not allow', build: specCase((s) => (s.resources.requests.gpu = '1')), step: 'ValidateSpec', field: 'spec.resources.requests.gpu' },
+  { name: 'a resource named constructor', build: specCase((s) => (s.resources.requests = { constructor: '1' })), step: 'ValidateSpec', field: 'spec.resources.requests.constructor' },
+  { name: 'a limit named toString', build: specCase((s) => (s.resources.limits = { toString: '1' })), step: 'ValidateSpec', field: 'spec.resources.limits.toString' },
+  {
+    name: 'fractional extended resource',
+    build: specCase((s) => { s.resources.requests['nvidia.com/gpu'] = '500m'; s.resources.limits['nvidia.com/gpu'] = '500m'; }),
+    step: 'ValidateSpec',
+    field: 'spec.resources.requests["nvidia.com/gpu"]',
+  },
+  { name: 'overcommitted extended resource', build: specCase((s) => (s.resources.requests['nvidia.com/gpu'] = '1')), step: 'ValidateSpec', field: 'spec.resources.limits["nvidia.com/gpu"]' },
+  { name: 'memory written 1GB', build: specCase((s) => (s.resources.limits.memory = '1GB')), step: 'ValidateSpec', field: 'spec.resources.limits.memory' },
+  { name: 'cpu as a fractional number', build: specCase((s) => (s.resources.requests.cpu = 0.5)), step: 'ValidateSpec', field: 'spec.resources.requests.cpu' },
+  { name: 'image repository that does not parse', build: specCase((s) => (s.image.repository = 'registry.io//broker')), step: 'ValidateSpec', field: 'spec.image.repository' },
+  { name: 'image repository with a tag in it', build: specCase((s) => (s.image.repository = 'streambus/broker:v1:v2')), step: 'ValidateSpec', field: 'spec.image.repository' },
+  { name: 'control character in the tracing endpoint (an env var)', build: specCase((s) => (s.observability.tracing = { enabled: true, endpoint: 'otel:4317\u0007' })), step: 'ValidateSpec', field: 'spec.observability.tracing.endpoint' },
+  { name: 'newline in the tracing endpoint', build: specCase((s) => (s.observability.tracing = { enabled: true, endpoint: 'otel:4317\nOTEL_X=1' })), step: 'ValidateSpec', field: 'spec.observability.tracing.endpoint' },
+  { name: 'non-ASCII pod label value', build: specCase((s) => (s.podLabels.team = 'équipe')), step: 'ValidateSpec', field: 'spec.podLabels.team' },
+  {
+    name: 'AppArmor annotation naming a container the pod does not have',
+    build: specCase((s) => (s.podAnnotations['container.apparmor.security.beta.kubernetes.io/sidecar'] = 'runtime/default')),
+    step: 'ApplyPlatformPolicy',
+    field: 'spec.podAnnotations["container.apparmor.security.beta.kubernetes.io/sidecar"]',
+  },
+  {
+    name: 'seccomp annotation with a profile Kubernetes does not know',
+    build: specCase((s) => (s.podAnnotations['seccomp.security.alpha.kubernetes.io/pod'] = 'permissive')),
+    step: 'ApplyPlatformPolicy',
+    field: 'spec.podAnnotations["seccomp.security.alpha.kubernetes.io/pod"]',
+  },
+
+  // ---- issue 14: platform policy (input.spec.policy; the defaults unless set)
+  { name: 'priorityClassName system-node-critical', build: specCase((s) => (s.priorityClassName = 'system-node-critical')), step: 'ApplyPlatformPolicy', field: /^spec\.priorityClassName: .*allowedPriorityClasses/ },
+  { name: 'a toleration of every taint', build: specCase((s) => s.tolerations.push({ operator: 'Exists' })), step: 'ApplyPlatformPolicy', field: /^spec\.tolerations\[1\]: .*policy\.tolerations: Keyed/ },
+  { name: 'a toleration of the control plane', build: specCase((s) => s.tolerations.push({ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists' })), step: 'ApplyPlatformPolicy', field: 'spec.tolerations[1].key' },
+  {
+    name: 'AppArmor unconfined',
+    build: specCase((s) => (s.podAnnotations['container.apparmor.security.beta.kubernetes.io/broker'] = 'unconfined')),
+    step: 'ApplyPlatformPolicy',
+    field: /^spec\.podAnnotations\["container\.apparmor\.security\.beta\.kubernetes\.io\/broker"\]: .*securityAnnotations: Confined/,
+  },
+  { name: 'seccomp unconfined', build: specCase((s) => (s.podAnnotations['seccomp.security.alpha.kubernetes.io/pod'] = 'unconfined')), step: 'ApplyPlatformPolicy', field: /securityAnnotations: Confined/ },
+  { name: 'XR labelled with namespace kube-system', build: xrCase((x) => (x.metadata.labels['crossplane.io/claim-namespace'] = 'kube-system')), step: 'ApplyPlatformPolicy', field: /deniedNamespaces/ },
+  { name: 'XR labelled with namespace crossplane-system', build: xrCase((x) => (x.metadata.labels['crossplane.io/claim-namespace'] = 'crossplane-system')), step: 'ApplyPlatformPolicy', field: /crossplane-system.*deniedNamespaces/ },
+  { name: 'registry outside the allowed ones', build: policyCase({ allowedImageRegistries: ['ghcr.io'] }), step: 'ApplyPlatformPolicy', field: /^spec\.image\.repository: registry "docker\.io".*allowedImageRegistries/ },
+  { name: 'priority class outside the allowed ones', build: policyCase({ allowedPriorityClasses: ['streaming'] }, (s) => (s.priorityClassName = 'batch')), step: 'ApplyPlatformPolicy', field: /^spec\.priorityClassName: "batch" is not allowed/ },
+  { name: 'tolerations when the policy allows none', build: policyCase({ tolerations: 'None' }), step: 'ApplyPlatformPolicy', field: /^spec\.tolerations: .*tolerations: None/ },
+  { name: 'node selector when the policy allows none', build: policyCase({ allowNodeSelector: false }), step: 'ApplyPlatformPolicy', field: /^spec\.nodeSelector: .*allowNodeSelector: false/ },
+
+  // ---- issue 14: hostile observed state of a running cluster
+  {
+    name: 'applied replicas NaN in the Object',
+    build: runningCase((o) => (stsManifest(o).spec.replicas = NaN)),
+    step: 'PlanDay2Changes',
+    field: /^spec\.replicas: .*holds NaN, outside/,
+  },
+  { name: 'applied replicas 100000 in the Object', build: runningCase((o) => (stsManifest(o).spec.replicas = 100_000)), step: 'PlanDay2Changes', field: /^spec\.replicas: .*holds 100000/ },
+  { name: 'applied replicas 0 in the Object', build: runningCase((o) => (stsManifest(o).spec.replicas = 0)), step: 'PlanDay2Changes', field: /^spec\.replicas: .*holds 0/ },
+  { name: 'applied replicas 2.5 in the Object', build: runningCase((o) => (stsManifest(o).spec.replicas = 2.5)), step: 'PlanDay2Changes', field: /^spec\.replicas: .*holds 2\.5/ },
+  {
+    name: 'applied replica record forged in Direct mode',
+    build: runningCase((o) => (stsManifest(o).metadata.annotations['streambus.io/applied'] = '{"replicas":1000000,"raftPort":9093}'), () => {}, 'Direct'),
+    step: 'PlanDay2Changes',
+    field: /^spec\.replicas: .*annotation holds 1000000/,
+  },
+  { name: 'a running Object cluster switched to Direct', build: runningCase(() => {}, () => {}, 'Object', 'Direct'), step: 'PlanDay2Changes', field: /^input\.spec\.mode: this running cluster is composed in Object mode/ },
+  { name: 'a running Direct cluster switched to Object', build: runningCase(() => {}, () => {}, 'Direct', 'Object'), step: 'PlanDay2Changes', field: /^input\.spec\.mode: this running cluster is composed in Direct mode/ },
+  {
+    name: 'kept Raft port 9093 with config.port moved to 9093',
+    build: runningCase(() => {}, (x) => (x.spec.config = { ...x.spec.config, port: 9093, grpcPort: 9500 })),
+    step: 'PlanDay2Changes',
+    field: /^spec\.config\.port: 9093 is the Raft port the running cluster keeps \(spec\.config\.grpcPort cannot change\)/,
+  },
+  {
+    name: 'the observed statefulset is a Deployment',
+    build: runningCase((o) => (o.statefulset = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' } })),
+    step: 'ReadAppliedState',
+    field: /^resources\.statefulset: /,
+  },
+
   // ---- the request itself
   { name: 'empty request', build: () => RunFunctionRequest.fromPartial({}), step: 'ReadCompositeResource', field: /observed composite resource/ },
   {

@@ -54,7 +54,7 @@ export function observedFor(xr: Obj, input: Obj, state: ClusterState = {}): Reco
     const annotations = { 'crossplane.io/composition-resource-name': key };
     out[key] = wrapped
       ? { ...desired, metadata: { ...desired.metadata, annotations }, status: { atProvider: { manifest }, conditions: [{ type: 'Ready', status: 'True', reason: 'Available' }, { type: 'Synced', status: 'True', reason: 'ReconcileSuccess' }] } }
-      : { ...manifest, metadata: { ...manifest.metadata, annotations } };
+      : { ...manifest, metadata: { ...manifest.metadata, annotations: { ...(manifest.metadata.annotations ?? {}), ...annotations } } };
   }
   void Ready;
   return out;

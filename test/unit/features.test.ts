@@ -7,7 +7,7 @@ import { runFunction } from '../../src/function/handler.js';
 import { unenforcedFeatures } from '../../src/render/enforcement.js';
 import { renderCluster } from '../../src/render/index.js';
 import { buildModel } from '../../src/render/model.js';
-import { formatBytes, formatCpu, parseQuantity } from '../../src/render/quantity.js';
+import { formatBytes, formatCpu, parseQuantity } from '../../src/k8s/quantity.js';
 import { brokerQuotas } from '../../src/render/tenancy.js';
 import { EXAMPLES, exampleXr, loadYaml, request } from '../helpers/fixtures.js';
 import { validateManifest } from '../helpers/k8s.js';
@@ -322,14 +322,21 @@ describe('AppArmor annotations naming a container the pod does not have (the see
     expect(w[0]!.severity).toBe(Severity.SEVERITY_WARNING);
     expect(w[0]!.message).toContain('spec.podAnnotations["container.apparmor.security.beta.kubernetes.io/manager"]: the pod has no container "manager"');
   });
-  it.each([
-    ['localhost/streambus', { type: 'Localhost', localhostProfile: 'streambus' }],
-    ['unconfined', { type: 'Unconfined' }],
-  ])('maps %s', (value, profile) => {
+  it('maps a Localhost profile', () => {
     const xr = structuredClone(exampleXr('minimal')) as Obj;
-    xr.spec.podAnnotations = { 'container.apparmor.security.beta.kubernetes.io/app': value };
+    xr.spec.podAnnotations = { 'container.apparmor.security.beta.kubernetes.io/manager': 'localhost/streambus' };
     const broker = sts(runFunction(request(xr))).spec.template.spec.containers[0];
-    expect(broker.securityContext.appArmorProfile).toEqual(profile);
+    expect(broker.securityContext.appArmorProfile).toEqual({ type: 'Localhost', localhostProfile: 'streambus' });
+  });
+  it.each([
+    ['another missing container', 'container.apparmor.security.beta.kubernetes.io/app', 'runtime/default'],
+    ['an unconfined profile', 'container.apparmor.security.beta.kubernetes.io/manager', 'unconfined'],
+  ])('refuses %s with a FATAL naming the annotation (platform policy)', (_n, key, value) => {
+    const xr = structuredClone(exampleXr('minimal')) as Obj;
+    xr.spec.podAnnotations = { [key]: value };
+    const rsp = runFunction(request(xr));
+    const fatal = rsp.results.find((r) => r.severity === Severity.SEVERITY_FATAL);
+    expect(fatal?.message).toContain(`spec.podAnnotations["${key}"]`);
   });
   it('keeps an annotation that names the broker container as it is', () => {
     const xr = structuredClone(exampleXr('minimal')) as Obj;

@@ -82,7 +82,12 @@ describe('RunFunction on a valid XR', () => {
 describe('readiness from observed Objects', () => {
   it('marks the StatefulSet ready only when every replica is ready at the current revision', () => {
     const wrap = (manifest: Obj) => ({ apiVersion: 'kubernetes.crossplane.io/v1alpha2', kind: 'Object', status: { atProvider: { manifest } } });
-    const sts = (status: Obj) => wrap({ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { generation: 2 }, spec: { replicas: 3 }, status });
+    // What the Object was told to apply (the function's own render): the day-2 planner reads it.
+    const applied = (runFunction(request(xr)).desired!.resources.statefulset!.resource as Obj).spec.forProvider.manifest;
+    const sts = (status: Obj) => ({
+      ...wrap({ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { generation: 2 }, spec: { replicas: 3 }, status }),
+      spec: { forProvider: { manifest: applied } },
+    });
     const ready = { observedGeneration: 2, replicas: 3, readyReplicas: 3, updatedReplicas: 3, currentRevision: 'a', updateRevision: 'a' };
     const cases: [Obj, Ready][] = [
       [ready, Ready.READY_TRUE],

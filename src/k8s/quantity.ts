@@ -2,6 +2,12 @@
  * Kubernetes resource quantities: parse to a number of base units (bytes, cores) and format back.
  * Enough of apimachinery's resource.Quantity for sizing quotas and comparing volume sizes.
  */
+/** Kubernetes resource quantity: apimachinery's resource.Quantity grammar, without negative values. */
+export const QUANTITY_PATTERN =
+  '^\\+?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$';
+/** The same grammar with a sign, as in Kubernetes' own OpenAPI (the sign is refused separately, by name). */
+export const SIGNED_QUANTITY = /^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$/;
+
 const BINARY: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
 const DECIMAL: Record<string, number> = { n: 1e-9, u: 1e-6, m: 1e-3, '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };
 
@@ -12,8 +18,8 @@ export function parseQuantity(q: string | number): number | undefined {
   if (!m) return undefined;
   const n = Number(m[1]);
   const suffix = m[2] ?? '';
-  if (suffix in BINARY) return n * BINARY[suffix]!;
-  if (suffix in DECIMAL) return n * DECIMAL[suffix]!;
+  if (Object.hasOwn(BINARY, suffix)) return n * BINARY[suffix]!;
+  if (Object.hasOwn(DECIMAL, suffix)) return n * DECIMAL[suffix]!;
   return n * 10 ** Number(suffix.slice(1));
 }
 
