@@ -229,8 +229,15 @@ install_provider_kubernetes() {
 }
 
 install_kwok() {
-  stamp kwok "$KWOK" kwok && return 0
-  build_pinned sigs.k8s.io/kwok "$KWOK" "sigs.k8s.io/kwok/cmd/kwok=kwok" "" && echo "$KWOK" > "$root/.tools/stamps/kwok"
+  if ! stamp kwok "$KWOK" kwok; then
+    build_pinned sigs.k8s.io/kwok "$KWOK" "sigs.k8s.io/kwok/cmd/kwok=kwok" "" && echo "$KWOK" > "$root/.tools/stamps/kwok" || return 1
+  fi
+  # kwok's own "general" pod stages (pods take seconds, not milliseconds, to start and stop), which the harness
+  # configures kwok with; a data file from the module, never committed.
+  local out="$root/.tools/kwok-$KWOK/stages" src
+  [ -f "$out/pod-ready.yaml" ] && return 0
+  src="$(mod_dir sigs.k8s.io/kwok "$KWOK")" || return 1
+  mkdir -p "$out" && cp "$src"/kustomize/stage/pod/general/pod-*.yaml "$out/" && chmod -R u+w "$out"
 }
 
 # ghostunnel: the TLS-terminating sidecar the brokers get when spec.security.tls is on (test/e2e/broker*.test.ts).

@@ -44,6 +44,10 @@ export const CONTROL_PLANE_TOOLS = [
 const CROSSPLANE_DATA = join(ROOT, '.tools', `crossplane-${CROSSPLANE_VERSION}`);
 const PROVIDER_CRDS = join(ROOT, '.tools', 'crds', 'provider-kubernetes-v1.2.1');
 const PROMETHEUS_CRDS = join(ROOT, '.tools', 'crds', 'prometheus-operator-v0.85.0');
+const KWOK_STAGES = join(ROOT, '.tools', 'kwok-v0.7.0', 'stages');
+/** How long kwok takes to make a pod Ready (ms, plus up to POD_READY_JITTER_MS): long enough to see a roll. */
+export const POD_READY_DELAY_MS = 3000;
+export const POD_READY_JITTER_MS = 2000;
 const NS_PREFIX = 'sbcp-';
 export const FUNCTION_PORT = 9444;
 export const REGISTRY = '127.0.0.1:5000';
@@ -51,7 +55,7 @@ export const REGISTRY = '127.0.0.1:5000';
 /** True when this machine can run the control plane; otherwise says why loudly, and throws under CI=true. */
 export function controlPlaneAvailable(): boolean {
   const missing = CONTROL_PLANE_TOOLS.filter((t) => !toolPath(t));
-  const data = [join(CROSSPLANE_DATA, 'crds'), join(CROSSPLANE_DATA, 'chart'), PROVIDER_CRDS, PROMETHEUS_CRDS].filter((p) => !existsSync(p));
+  const data = [join(CROSSPLANE_DATA, 'crds'), join(CROSSPLANE_DATA, 'chart'), PROVIDER_CRDS, PROMETHEUS_CRDS, KWOK_STAGES].filter((p) => !existsSync(p));
   const problems: string[] = [];
   if (missing.length) problems.push(`missing tools in .tools/bin: ${missing.join(', ')}`);
   if (data.length) problems.push(`missing data: ${data.join(', ')}`);
@@ -496,7 +500,25 @@ export class ControlPlane {
     this.spawn('kube-scheduler', this.ns, [join(TOOLS_BIN, 'kube-scheduler'), `--kubeconfig=${this.kubeconfig}`, '--leader-elect=false', '--bind-address=127.0.0.1', '--v=1']);
     this.spawn('kwok', this.ns, [join(TOOLS_BIN, 'kwok'), `--kubeconfig=${this.kubeconfig}`, '--manage-all-nodes=false',
       '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake', '--cidr=10.244.0.1/24', '--node-ip=10.244.0.1',
-      '--node-lease-duration-seconds=40', '--config=/dev/null']);
+      '--node-lease-duration-seconds=40', `--config=${this.kwokConfig()}`]);
+  }
+
+  /**
+   * kwok's own "general" pod stages (from its module), with the Ready stage taking POD_READY_DELAY_MS plus up to
+   * POD_READY_JITTER_MS: with kwok's default "fast" stages a pod is Ready within milliseconds, so a rolling update or
+   * a replaced pod is over before anything can observe it. Node stages stay kwok's defaults.
+   */
+  private kwokConfig(): string {
+    const docs = readdirSync(KWOK_STAGES).filter((f) => f.endsWith('.yaml')).sort().map((f) => {
+      const stage = parseAllDocuments(readFileSync(join(KWOK_STAGES, f), 'utf8'))[0]!.toJS() as Obj;
+      if (stage.metadata?.name === 'pod-ready') {
+        stage.spec.delay = { ...stage.spec.delay, durationMilliseconds: POD_READY_DELAY_MS, jitterDurationMilliseconds: POD_READY_DELAY_MS + POD_READY_JITTER_MS };
+      }
+      return stringify(stage);
+    });
+    const file = join(this.dir, 'kwok.yaml');
+    writeFileSync(file, docs.join('---\n'));
+    return file;
   }
 
   /** Fake nodes (kwok marks their pods Running and Ready), with labels and taints. */
@@ -597,7 +619,12 @@ export class ControlPlane {
     for (const k of ['tls.crt', 'tls.key', 'ca.crt']) writeFileSync(join(tlsDir, k), Buffer.from(client.data[k], 'base64'));
     mkdirSync(join(this.dir, 'xpkg-cache'));
     this.spawn('crossplane', this.ns, [...sa.prefix, join(TOOLS_BIN, 'crossplane-core'), 'core', 'start', '--namespace', ns,
-      '--enable-webhooks=false', '--package-runtime', 'External', '--tls-client-certs-dir', tlsDir, '--xpkg-cache-dir', join(this.dir, 'xpkg-cache')],
+      '--enable-webhooks=false', '--package-runtime', 'External', '--tls-client-certs-dir', tlsDir, '--xpkg-cache-dir', join(this.dir, 'xpkg-cache'),
+      // Crossplane's XR circuit breaker (default burst 100 watch events, refill 1/s, open 5 min) opens while a dozen
+      // composed Objects report their first statuses; open, it lets an XR reconcile at most every 30 s, and a roll or a
+      // replaced pod (seconds here) would never be seen. A platform team with many composed resources per XR tunes the
+      // same flags (docs/install.md).
+      '--circuit-breaker-burst=1000', '--circuit-breaker-refill-rate=20'],
       { ...env, METRICS_PORT: '8082', HEALTH_PROBE_PORT: '8083' });
 
     // The RBAC manager (its own network namespace: it binds :8080 like provider-kubernetes).
