@@ -396,6 +396,19 @@ export class ControlPlane {
     return this.k(['apply', '--server-side', '--force-conflicts', '--field-manager=e2e', ...extra, '-f', '-'], text);
   }
 
+  /**
+   * Waits until the named CRDs (default: all) are Established. Polls instead of `kubectl wait`, which fails outright
+   * on a CRD that has no status yet (`.status.conditions accessor error`).
+   */
+  async crdsEstablished(names?: string[]): Promise<void> {
+    await waitFor(`CRDs Established${names ? `: ${names.join(', ')}` : ''}`, async () => {
+      const items = await this.list('customresourcedefinitions');
+      const want = names ? items.filter((c) => names.includes(c.metadata.name)) : items;
+      if (names && want.length < names.length) return false;
+      return want.every((c) => ((c.status?.conditions ?? []) as Obj[]).some((x) => x.type === 'Established' && x.status === 'True'));
+    }, 60_000, 500);
+  }
+
   /** `kubectl get -o json`, or undefined when not found. */
   async get(resource: string, name: string, namespace?: string): Promise<Obj | undefined> {
     const r = await this.kubectl(['get', resource, name, '-o', 'json', ...(namespace ? ['-n', namespace] : [])]);
@@ -593,7 +606,7 @@ export class ControlPlane {
     await this.apply(rbacDocs);
     const crds = join(CROSSPLANE_DATA, 'crds');
     await this.k(['apply', '--server-side', '-f', crds]);
-    await this.k(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
+    await this.crdsEstablished();
 
     const xp = await this.serviceAccountDir('crossplane');
     const sa = this.asServiceAccount('crossplane', xp, '127.0.0.1');
@@ -651,7 +664,7 @@ export class ControlPlane {
       return doc;
     });
     await this.apply(crds);
-    await this.k(['wait', '--for=condition=Established', '--timeout=60s', 'crd', ...crds.map((c) => c.metadata.name)]);
+    await this.crdsEstablished(crds.map((c) => c.metadata.name as string));
     const groups = ['kubernetes.crossplane.io', 'kubernetes.m.crossplane.io'];
     await this.apply([
       {
