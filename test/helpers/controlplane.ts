@@ -24,6 +24,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
+import { deadRunNamespaces, deleteNamespace, pidAlive } from './netns.js';
 import { IN_CI, ROOT, TOOLS_BIN, toolPath } from './tools.js';
 
 type Obj = Record<string, any>;
@@ -136,17 +137,7 @@ function killAll(o: Owned, signal: NodeJS.Signals): void {
 /** Synchronous, idempotent: safe from an exit handler. */
 function destroySync(o: Owned): void {
   killAll(o, 'SIGKILL');
-  for (const ns of o.namespaces) {
-    const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout ?? '';
-    for (const pid of pids.split(/\s+/).filter(Boolean)) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-    spawnSync('ip', ['netns', 'del', ns]);
-  }
+  for (const ns of o.namespaces) deleteNamespace(ns);
   rmSync(o.dir, { recursive: true, force: true });
   live.delete(o);
 }
@@ -168,30 +159,10 @@ function installExitHandlers(): void {
 
 /** Removes namespaces (and their processes and files) left by earlier runs whose process is gone. */
 function removeStale(): void {
-  const list = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '';
-  for (const line of list.split('\n')) {
-    const name = line.split(' ')[0] ?? '';
-    const m = new RegExp(`^${NS_PREFIX}(\\d+)-`).exec(name);
-    if (!m) continue;
-    const pid = Number(m[1]);
-    let alive = true;
-    try {
-      process.kill(pid, 0);
-    } catch {
-      alive = false;
-    }
-    if (alive && pid !== process.pid) continue;
-    if (pid === process.pid) continue;
-    destroySync({ namespaces: [name], procs: [], dir: join(tmpdir(), `${NS_PREFIX}${m[1]}-none`) });
-  }
+  for (const { ns } of deadRunNamespaces(NS_PREFIX)) deleteNamespace(ns);
   for (const d of readdirSync(tmpdir())) {
     const m = new RegExp(`^${NS_PREFIX}(\\d+)-`).exec(d);
-    if (!m) continue;
-    try {
-      process.kill(Number(m[1]), 0);
-    } catch {
-      rmSync(join(tmpdir(), d), { recursive: true, force: true });
-    }
+    if (m && !pidAlive(Number(m[1]))) rmSync(join(tmpdir(), d), { recursive: true, force: true });
   }
 }
 

@@ -40,6 +40,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { IN_CI } from './tools.js';
+import { deadRunNamespaces, deleteNamespace } from './netns.js';
 
 type Obj = Record<string, any>;
 
@@ -114,25 +115,7 @@ function installHandlers() {
 
 /** Namespaces left by a run whose process is gone (named sbt<pid>-...). */
 function reapStale() {
-  const dir = '/run/netns';
-  if (!existsSync(dir)) return;
-  for (const n of readdirSync(dir)) {
-    const m = /^sbt(\d+)-/.exec(n);
-    if (!m) continue;
-    const pid = Number(m[1]);
-    let alive = true;
-    try {
-      process.kill(pid, 0);
-    } catch {
-      alive = false;
-    }
-    if (!alive) {
-      // Kill what still runs inside, then delete the namespace.
-      const pids = spawnSync('ip', ['netns', 'pids', n], { encoding: 'utf8' }).stdout.split(/\s+/).filter(Boolean);
-      for (const p of pids) spawnSync('kill', ['-9', p]);
-      spawnSync('ip', ['netns', 'del', n]);
-    }
-  }
+  for (const { ns } of deadRunNamespaces('sbt')) deleteNamespace(ns);
 }
 
 let seq = 0;
