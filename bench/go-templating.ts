@@ -44,11 +44,16 @@ const READY: Record<number, string> = { 0: 'Unspecified', 1: 'True', 2: 'False' 
  * annotation, followed by a document of the XR's kind with the status function-streambus writes (function-go-templating
  * merges such a document, when it has no name annotation, into the desired XR's status).
  *
- * What is read from the request: the cluster's identity (the XR's name, its claim's name and namespace), which every
- * composed resource's names, labels, selectors, DNS names and the status's endpoints are built from. Everything else
- * is literal text: the template is static apart from the identity, like the hand-written template of the issue's
- * measurement. That favours function-go-templating: a template that derived every field from the spec (broker
- * lists, quotas per tenant, the rules and dashboards) would run more template actions per call, not fewer.
+ * What is read from the request (the map function-go-templating makes of it):
+ *  - the cluster's identity (the XR's name, its claim's name and namespace), which the composed resources' names,
+ *    labels, selectors, DNS names and the status's endpoints are built from;
+ *  - every manifest value that is, whole, a string of the XR's spec found at one place only there, under the same
+ *    key (pod labels and annotations, affinity and toleration terms, quantities, ...), and `replicas` from
+ *    spec.replicas: `{{ toJson (index .observed.composite.resource.spec ...) }}`;
+ * Everything else is literal text: broker lists, derived values (a quota computed from a spec value, the broker
+ * configuration's JSON text), the alert rules and dashboards. The template is thus mostly static, like the
+ * hand-written one of the issue's measurement, which favours function-go-templating: a template that derived every
+ * field from the spec (ranges over brokers and tenants, arithmetic) would run more template actions per call.
  *
  * Literal `{{`/`}}` in the manifests (Prometheus alert templates, Grafana legends) are emitted through {{`{{`}}.
  */
@@ -56,8 +61,35 @@ export function goTemplate(xr: Obj, composed: Record<string, { resource: Obj; re
   const claim: string = xr.metadata.labels['crossplane.io/claim-name'];
   const ns: string = xr.metadata.labels['crossplane.io/claim-namespace'];
   const doc = (o: Obj) => `---\n${stringify(o, { lineWidth: 0 })}`;
+  // Whole-value strings of the spec found at exactly one path, and where they are.
+  const specStrings = new Map<string, (string | number)[] | null>();
+  const walk = (v: unknown, path: (string | number)[]) => {
+    if (typeof v === 'string') {
+      if (v.length >= 3) specStrings.set(v, specStrings.has(v) ? null : path);
+    } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, i]));
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, [...path, k]);
+  };
+  walk(xr.spec, []);
+  const exprs: string[] = [];
+  const fromSpec = (path: (string | number)[]) => {
+    exprs.push(`{{ toJson (index .observed.composite.resource.spec ${path.map((p) => (typeof p === 'number' ? String(p) : JSON.stringify(p))).join(' ')}) }}`);
+    return `SBSPECVALUE${String(exprs.length - 1).padStart(5, '0')}X`;
+  };
+  const substitute = (v: unknown, key: string): unknown => {
+    if (typeof v === 'string') {
+      // Only under the same key as in the spec (e.g. podLabels.team -> labels.team, affinity ... key -> key): a
+      // value that merely happens to equal one of the spec (a fixed label value) stays literal.
+      const path = specStrings.get(v);
+      const specKey = path?.filter((p) => typeof p === 'string').at(-1);
+      return path && specKey === key ? fromSpec(path) : v;
+    }
+    if (typeof v === 'number' && key === 'replicas' && v === xr.spec.replicas) return fromSpec(['replicas']);
+    if (Array.isArray(v)) return v.map((x) => substitute(x, key));
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, substitute(x, k)]));
+    return v;
+  };
   const docs = Object.entries(composed).map(([name, { resource, ready }]) => {
-    const o = structuredClone(resource);
+    const o = substitute(resource, '') as Obj;
     o.metadata = { ...(o.metadata ?? {}) };
     o.metadata.annotations = { ...(o.metadata.annotations ?? {}), [NAME_ANNOTATION]: name, [READY_ANNOTATION]: READY[ready] ?? 'Unspecified' };
     return doc(o);
@@ -77,7 +109,8 @@ export function goTemplate(xr: Obj, composed: Record<string, { resource: Obj; re
       .replaceAll(`.${ns}.`, `.${NS}.`)
       .replaceAll(`namespace: ${ns}\n`, `namespace: ${NS}\n`)
       .replaceAll('\u0000L', '{{`{{`}}')
-      .replaceAll('\u0000R', '{{`}}`}}'),
+      .replaceAll('\u0000R', '{{`}}`}}')
+      .replace(/SBSPECVALUE(\d{5})X/g, (_m, i: string) => exprs[Number(i)]!),
   ].join('');
 }
 
