@@ -24,7 +24,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -324,8 +324,12 @@ async function main(): Promise<void> {
 
   log(`# function-streambus benchmark`);
   log();
-  log(`${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${(await import('node:os')).cpus().length} CPUs, load average before the run ${(await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(' ')}, ${args.short ? 'short' : 'full'} run: ${SECONDS} s per phase (${LONG_SECONDS} s at 64 in flight).`);
+  log(`${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, node ${process.version}, ${cpus().length} CPUs, load average before the run ${loadavg().map((l) => l.toFixed(2)).join(' ')}, ${args.short ? 'short' : 'full'} run: ${SECONDS} s per phase (${LONG_SECONDS} s at 64 in flight).`);
   log(`Request: the production example, 5 brokers, every feature on, with observed resources; ${Object.keys(composed).length} composed resources, ${RunFunctionRequest.encode(ours).finish().length} request bytes; response ${answer.length} bytes. function-go-templating's request: the same with its GoTemplate input (${template.length} characters), ${RunFunctionRequest.encode(goReq).finish().length} bytes.`);
+  const actions = (template.match(/\{\{(?!`)/g) ?? []).length - 1; // less the header comment
+  log(
+    `Go peer: function-go-templating ${GO_TEMPLATING_VERSION}, the upstream binary run as \`function-go-templating --insecure --address 127.0.0.1:PORT\`. Its template (bench/go-templating.ts; \`--template-out FILE\` writes it) is generated from function-streambus's answer: ${actions} template actions read the cluster's identity and the spec values the manifests copy from the request, the rest is literal text. A mostly static template favours function-go-templating, which parses and runs the whole template on every call.`,
+  );
   log();
   log('Same answers (checked in this run before measuring):');
   log();
@@ -364,7 +368,7 @@ async function main(): Promise<void> {
     const sameComposed = composedOf(rsp) === composedOf(ourRsp);
     const sameStatus = statusOf(rsp) === statusOf(ourRsp);
     log(
-      `- ${GO} ${GO_TEMPLATING_VERSION} (sha256 checked): composed resources (${Object.keys(rsp.desired?.resources ?? {}).length}: manifests and readiness) ${sameComposed ? 'equal' : 'NOT equal'} to function-streambus's; the XR's status ${sameStatus ? 'equal' : 'NOT equal'}. Compared as parsed values, keys sorted (the wire bytes differ: Go and TypeScript encode protobuf maps in different orders), after dropping the empty \`metadata.annotations: {}\` function-go-templating leaves when it removes its own annotations (${emptied} of ${Object.keys(rsp.desired?.resources ?? {}).length} resources). Not compared: the response's conditions, results and requirements, which function-go-templating does not produce from a template like this.`,
+      `- ${GO} ${GO_TEMPLATING_VERSION} (sha256 checked): composed resources (${Object.keys(rsp.desired?.resources ?? {}).length}: manifests and readiness) ${sameComposed ? 'equal' : 'NOT equal'} to function-streambus's; the XR's status ${sameStatus ? 'equal' : 'NOT equal'}. Compared as parsed values, keys sorted (the wire bytes differ: Go and TypeScript encode protobuf maps in different orders), after dropping the empty \`metadata.annotations: {}\` function-go-templating leaves when it removes its own annotations (${emptied} of ${Object.keys(rsp.desired?.resources ?? {}).length} resources). Not compared: function-streambus's conditions, warning results and extra-resource requirements, which this template does not ask function-go-templating to produce.`,
     );
     if (!sameComposed) failures.push(`function-go-templating's composed resources differ ${firstDifference(composedOf(ourRsp), composedOf(rsp))}`);
     if (!sameStatus) failures.push(`function-go-templating's XR status differs ${firstDifference(statusOf(ourRsp), statusOf(rsp))}`);
@@ -400,6 +404,8 @@ async function main(): Promise<void> {
 
   log('## RunFunction over gRPC (loopback, client in the same run)');
   log();
+  log('Go peer: function-go-templating. The floor answers the same request with function-streambus\'s bytes, so "vs floor" is the cost of the function\'s own work.');
+  log();
   log('| in flight | function | calls/s | p50 ms | p99 ms | RSS MB | errors | calls/s vs floor | p99 vs floor | calls/s vs Go peer | p99 vs Go peer |');
   log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const c of CONCURRENCY) {
@@ -412,6 +418,8 @@ async function main(): Promise<void> {
   }
   log();
   log('## Cold start (process spawn to first successful RunFunction, median)');
+  log();
+  log(`${COLD_STARTS} starts each. "runtime tree": the image's file tree assembled by scripts/assemble-runtime.mjs (the Dockerfile's build stage) in a temporary folder and run from there, as the image runs it.`);
   log();
   log('| function | ms | vs floor | vs Go peer |');
   log('| --- | --- | --- | --- |');
@@ -459,6 +467,17 @@ async function main(): Promise<void> {
   log();
   for (const [name, ok] of checks) log(`- ${ok ? 'met' : 'MISSED'}: ${name}`);
   for (const [name, ok] of absolute) log(`- ${ok ? 'met' : 'MISSED'}${args.strict ? '' : ' (reported, not enforced)'}: ${name}`);
+  log();
+  log('## Memory under bounded resources');
+  log();
+  log(
+    'TODO (issue 14, not landed yet): RSS after 150 distinct 1 MiB specs and under 50 concurrent 4 MiB requests come with the bounded-resources work; this benchmark does not measure them yet.',
+  );
+  log();
+  const after = loadavg();
+  log(
+    `Load average after the run: ${after.map((l) => l.toFixed(2)).join(' ')} (${cpus().length} CPUs).${Math.max(after[0]!, after[1]!) > cpus().length ? ' The machine was loaded by other work during this run: every figure is lower and noisier than on a quiet machine; the ratios, measured in the same run, are the figures to read.' : ''}`,
+  );
   if (args.out) writeFileSync(args.out, `${lines.join('\n')}\n`);
   const missed = [...checks, ...(args.strict ? absolute : [])].filter(([, ok]) => !ok);
   if (args.check && missed.length > 0) {
