@@ -23,7 +23,7 @@
  * n/a and the run says so loudly.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -146,8 +146,8 @@ function callRaw(port: number, req: RunFunctionRequest): Promise<Buffer> {
   ).finally(() => c.close());
 }
 
-/** Set in main(): the canned answer the floor serves, the runtime tree, function-go-templating's path. */
-const paths = { cannedResponse: '', runtimeTree: '', goTemplating: '' };
+/** Set in main(): the canned answer the floor serves, the runtime tree, function-go-templating's path, the servers' logs. */
+const paths = { cannedResponse: '', runtimeTree: '', goTemplating: '', logs: tmpdir() };
 
 const COMMANDS: Record<string, (port: number) => [string, string[], string?]> = {
   // What the image runs: the bundle (scripts/bundle.mjs), as is the floor.
@@ -169,26 +169,28 @@ const COMMANDS: Record<string, (port: number) => [string, string[], string?]> = 
 const GO = 'function-go-templating';
 
 /** Spawns a server and returns once a call succeeds; the elapsed time is its cold start. */
+let started = 0;
 async function start(name: string, probe: RunFunctionRequest): Promise<Server & { coldMs: number }> {
   const port = await freePort();
   const [cmd, argv, cwd] = COMMANDS[name]!(port);
+  // Every server's logs (function-streambus and the floor log each call to stdout, function-go-templating to stderr)
+  // go to a file, the same for all: no peer's logging costs the load client anything.
+  const logFile = join(paths.logs, `${name.replace(/[^a-z0-9]+/gi, '-')}-${++started}.log`);
+  const fd = openSync(logFile, 'w');
   const t0 = performance.now();
-  const proc = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'], cwd: cwd ?? ROOT, env: { ...process.env, NODE_ENV: 'production' } });
-  let stderr = '';
-  // Kept for error messages only, and bounded: function-go-templating logs every call to stderr.
-  proc.stderr!.on('data', (b) => {
-    if (stderr.length < 65536) stderr += b;
-  });
+  const proc = spawn(cmd, argv, { stdio: ['ignore', fd, fd], cwd: cwd ?? ROOT, env: { ...process.env, NODE_ENV: 'production' } });
+  closeSync(fd);
+  const logTail = () => readFileSync(logFile, 'utf8').slice(-4000);
   const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.initial_reconnect_backoff_ms': 5, 'grpc.max_reconnect_backoff_ms': 10 });
   for (;;) {
-    if (proc.exitCode !== null) throw new Error(`${name} exited: ${stderr}`);
+    if (proc.exitCode !== null) throw new Error(`${name} exited: ${logTail()}`);
     try {
       await call(client, probe);
       break;
     } catch {
       await new Promise((r) => setTimeout(r, 2));
     }
-    if (performance.now() - t0 > 30_000) throw new Error(`${name} did not answer within 30 s: ${stderr}`);
+    if (performance.now() - t0 > 30_000) throw new Error(`${name} did not answer within 30 s: ${logTail()}`);
   }
   return { name, proc, port, client, coldMs: performance.now() - t0 };
 }
@@ -286,6 +288,7 @@ async function main(): Promise<void> {
   const haveGo = paths.goTemplating !== '';
   const work = mkdtempSync(join(tmpdir(), 'sb-bench-'));
   process.once('exit', () => rmSync(work, { recursive: true, force: true }));
+  paths.logs = work;
   // The runtime tree, assembled by the script the Dockerfile runs.
   const { assemble } = (await import(pathToFileURL(join(ROOT, 'scripts', 'assemble-runtime.mjs')).href)) as { assemble: (dest: string) => unknown };
   paths.runtimeTree = join(work, 'fn');
