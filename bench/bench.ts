@@ -311,6 +311,10 @@ async function main(): Promise<void> {
   paths.cannedResponse = join(work, 'response.pb');
   writeFileSync(paths.cannedResponse, answer);
   const ourRsp = RunFunctionResponse.decode(answer);
+  const ourFatal = ourRsp.results.filter((r) => r.severity === Severity.SEVERITY_FATAL);
+  if (ourFatal.length > 0 || Object.keys(ourRsp.desired?.resources ?? {}).length === 0) {
+    throw new Error(`function-streambus did not render the benchmark request: ${ourFatal.map((r) => r.message).join('; ') || 'no composed resources'}`);
+  }
   const composed = Object.fromEntries(Object.entries(ourRsp.desired!.resources).map(([k, r]) => [k, { resource: r.resource as Obj, ready: r.ready as number }]));
   const xrStatus = (ourRsp.desired!.composite?.resource as Obj | undefined)?.status as Obj | undefined;
   const template = goTemplate(xr, composed, xrStatus);
