@@ -316,8 +316,12 @@ async function main(): Promise<void> {
     throw new Error(`function-streambus did not render the benchmark request: ${ourFatal.map((r) => r.message).join('; ') || 'no composed resources'}`);
   }
   const composed = Object.fromEntries(Object.entries(ourRsp.desired!.resources).map(([k, r]) => [k, { resource: r.resource as Obj, ready: r.ready as number }]));
-  const xrStatus = (ourRsp.desired!.composite?.resource as Obj | undefined)?.status as Obj | undefined;
-  const template = goTemplate(xr, composed, xrStatus);
+  const template = goTemplate(xr, {
+    composed,
+    status: (ourRsp.desired!.composite?.resource as Obj | undefined)?.status as Obj | undefined,
+    connectionDetails: ourRsp.desired!.composite?.connectionDetails,
+    extraResources: JSON.parse(JSON.stringify(ourRsp.requirements?.resources ?? {})),
+  });
   if (args['template-out']) writeFileSync(args['template-out'], template);
   const goReq = request(xr, observed, {}, goTemplatingInput(template));
   const reqs: Record<string, RunFunctionRequest> = {
@@ -356,6 +360,7 @@ async function main(): Promise<void> {
     const g = await start(GO, goReq);
     const rsp = await call(g.client, goReq);
     await stop(g);
+    if (process.env.BENCH_DEBUG) process.stderr.write(`go-templating: requirements ${JSON.stringify(rsp.requirements)} results ${JSON.stringify(rsp.results)}\n`);
     const fatal = rsp.results.filter((r) => r.severity === Severity.SEVERITY_FATAL);
     if (fatal.length > 0) failures.push(`function-go-templating refused its input: ${fatal.map((r) => r.message).join('; ')}`);
     // The one normalisation: function-go-templating removes its annotations with crossplane-runtime's
@@ -372,12 +377,19 @@ async function main(): Promise<void> {
     const composedOf = (r: RunFunctionResponse) =>
       canonical(Object.fromEntries(Object.entries(r.desired?.resources ?? {}).map(([k, v]) => [k, { resource: v.resource, ready: v.ready }])));
     const statusOf = (r: RunFunctionResponse) => canonical((r.desired?.composite?.resource as Obj | undefined)?.status ?? {});
+    const connectionOf = (r: RunFunctionResponse) =>
+      canonical(Object.fromEntries(Object.entries(r.desired?.composite?.connectionDetails ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])));
+    const extraOf = (r: RunFunctionResponse) => canonical(JSON.parse(JSON.stringify(r.requirements?.resources ?? {})));
     const sameComposed = composedOf(rsp) === composedOf(ourRsp);
     const sameStatus = statusOf(rsp) === statusOf(ourRsp);
+    const sameConnection = connectionOf(rsp) === connectionOf(ourRsp);
+    const sameExtra = extraOf(rsp) === extraOf(ourRsp);
     log(
-      `- ${GO} ${GO_TEMPLATING_VERSION} (sha256 checked): composed resources (${Object.keys(rsp.desired?.resources ?? {}).length}: manifests and readiness) ${sameComposed ? 'equal' : 'NOT equal'} to function-streambus's; the XR's status ${sameStatus ? 'equal' : 'NOT equal'}. Compared as parsed values, keys sorted (the wire bytes differ: Go and TypeScript encode protobuf maps in different orders), after dropping the empty \`metadata.annotations: {}\` function-go-templating leaves when it removes its own annotations (${emptied} of ${Object.keys(rsp.desired?.resources ?? {}).length} resources). Not compared: function-streambus's conditions, warning results and extra-resource requirements, which this template does not ask function-go-templating to produce.`,
+      `- ${GO} ${GO_TEMPLATING_VERSION} (sha256 checked): composed resources (${Object.keys(rsp.desired?.resources ?? {}).length}: manifests and readiness) ${sameComposed ? 'equal' : 'NOT equal'} to function-streambus's; the XR's status ${sameStatus ? 'equal' : 'NOT equal'}; the XR's connection details (${Object.keys(ourRsp.desired?.composite?.connectionDetails ?? {}).length}) ${sameConnection ? 'equal' : 'NOT equal'}; the resources asked for (requirements.resources: ${Object.keys(ourRsp.requirements?.resources ?? {}).length}) ${sameExtra ? 'equal' : 'NOT equal'}. Compared as parsed values, keys sorted (the wire bytes differ: Go and TypeScript encode protobuf maps in different orders), after dropping the empty \`metadata.annotations: {}\` function-go-templating leaves when it removes its own annotations (${emptied} of ${Object.keys(rsp.desired?.resources ?? {}).length} resources). Not compared: function-streambus's conditions and warning results, which this template does not ask function-go-templating to produce, and the copy of its requirements in the deprecated requirements.extraResources field (read by Crossplane 1.x), which function-go-templating v0.12.2 leaves empty.`,
     );
     if (!sameComposed) failures.push(`function-go-templating's composed resources differ ${firstDifference(composedOf(ourRsp), composedOf(rsp))}`);
+    if (!sameConnection) failures.push(`function-go-templating's XR connection details differ ${firstDifference(connectionOf(ourRsp), connectionOf(rsp))}`);
+    if (!sameExtra) failures.push(`function-go-templating's requirements differ ${firstDifference(extraOf(ourRsp), extraOf(rsp))}`);
     if (!sameStatus) failures.push(`function-go-templating's XR status differs ${firstDifference(statusOf(ourRsp), statusOf(rsp))}`);
   } else {
     log(`- ${GO}: NOT RUN (not installed, or not the pinned build): its columns are n/a.`);

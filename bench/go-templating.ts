@@ -38,18 +38,34 @@ export const READY_ANNOTATION = 'gotemplating.fn.crossplane.io/ready';
 /** Ready enum of the RunFunction protocol (fnv1.Ready) to the annotation's values. */
 const READY: Record<number, string> = { 0: 'Unspecified', 1: 'True', 2: 'False' };
 
+/** What function-streambus answered, as far as a Go template can reproduce it. */
+export interface Answer {
+  composed: Record<string, { resource: Obj; ready: number }>;
+  /** The desired XR's status. */
+  status?: Obj | undefined;
+  /** The desired XR's connection details. */
+  connectionDetails?: Record<string, Uint8Array> | undefined;
+  /** Extra resources asked for (RunFunctionResponse.requirements.extraResources). */
+  extraResources?: Record<string, Obj> | undefined;
+}
+
+export const META_API_VERSION = 'meta.gotemplating.fn.crossplane.io/v1alpha1';
+
 /**
  * The Go template for function-go-templating: the composed resources function-streambus renders for `xr`, one YAML
  * document each, named by the composition-resource-name annotation and carrying its readiness in the ready
- * annotation, followed by a document of the XR's kind with the status function-streambus writes (function-go-templating
- * merges such a document, when it has no name annotation, into the desired XR's status).
+ * annotation; then a document of the XR's kind with the status function-streambus writes (function-go-templating
+ * merges such a document, when it has no name annotation, into the desired XR's status), the XR's connection details
+ * (a CompositeConnectionDetails document, values base64-encoded by the template) and the extra resources asked for
+ * (an ExtraResources document).
  *
  * What is read from the request (the map function-go-templating makes of it):
- *  - the cluster's identity (the XR's name, its claim's name and namespace), which the composed resources' names,
- *    labels, selectors, DNS names and the status's endpoints are built from;
+ *  - the cluster's identity (the XR's name, its claim's name and namespace: `$xr`, `$claim`, `$ns`), which the
+ *    composed resources' names, labels, selectors, DNS names, the status's endpoints and the connection details are
+ *    built from;
  *  - every manifest value that is, whole, a string of the XR's spec found at one place only there, under the same
  *    key (pod labels and annotations, affinity and toleration terms, quantities, ...), and `replicas` from
- *    spec.replicas: `{{ toJson (index .observed.composite.resource.spec ...) }}`;
+ *    spec.replicas: `{{ toJson (index $spec ...) }}`.
  * Everything else is literal text: broker lists, derived values (a quota computed from a spec value, the broker
  * configuration's JSON text), the alert rules and dashboards. The template is thus mostly static, like the
  * hand-written one of the issue's measurement, which favours function-go-templating: a template that derived every
@@ -57,7 +73,7 @@ const READY: Record<number, string> = { 0: 'Unspecified', 1: 'True', 2: 'False' 
  *
  * Literal `{{`/`}}` in the manifests (Prometheus alert templates, Grafana legends) are emitted through {{`{{`}}.
  */
-export function goTemplate(xr: Obj, composed: Record<string, { resource: Obj; ready: number }>, status: Obj | undefined): string {
+export function goTemplate(xr: Obj, answer: Answer): string {
   const claim: string = xr.metadata.labels['crossplane.io/claim-name'];
   const ns: string = xr.metadata.labels['crossplane.io/claim-namespace'];
   const doc = (o: Obj) => `---\n${stringify(o, { lineWidth: 0 })}`;
@@ -70,11 +86,14 @@ export function goTemplate(xr: Obj, composed: Record<string, { resource: Obj; re
     else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, [...path, k]);
   };
   walk(xr.spec, []);
+  // Template actions that must not go through the identity replacement below: placeholders until the end.
   const exprs: string[] = [];
-  const fromSpec = (path: (string | number)[]) => {
-    exprs.push(`{{ toJson (index .observed.composite.resource.spec ${path.map((p) => (typeof p === 'number' ? String(p) : JSON.stringify(p))).join(' ')}) }}`);
-    return `SBSPECVALUE${String(exprs.length - 1).padStart(5, '0')}X`;
+  const placeholder = (expr: string) => {
+    exprs.push(expr);
+    return `SBTEMPLATEACTION${String(exprs.length - 1).padStart(5, '0')}X`;
   };
+  const fromSpec = (path: (string | number)[]) =>
+    placeholder(`{{ toJson (index $spec ${path.map((p) => (typeof p === 'number' ? String(p) : JSON.stringify(p))).join(' ')}) }}`);
   const substitute = (v: unknown, key: string): unknown => {
     if (typeof v === 'string') {
       // Only under the same key as in the spec (e.g. podLabels.team -> labels.team, affinity ... key -> key): a
@@ -88,29 +107,51 @@ export function goTemplate(xr: Obj, composed: Record<string, { resource: Obj; re
     if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, substitute(x, k)]));
     return v;
   };
-  const docs = Object.entries(composed).map(([name, { resource, ready }]) => {
+  // A connection detail: `{{ print "literal" $claim "literal" ... | b64enc }}`.
+  const secretValue = (bytes: Uint8Array) => {
+    const marked = Buffer.from(bytes)
+      .toString('utf8')
+      .replaceAll(xr.metadata.name, '\u0001$xr\u0001')
+      .replaceAll(claim, '\u0001$claim\u0001')
+      .replaceAll(`.${ns}.`, '.\u0001$ns\u0001.');
+    const parts = marked
+      .split('\u0001')
+      .map((p, i) => (i % 2 === 1 ? p : p === '' ? '' : JSON.stringify(p)))
+      .filter((p) => p !== '');
+    return placeholder(`{{ print ${parts.join(' ')} | b64enc }}`);
+  };
+
+  const docs = Object.entries(answer.composed).map(([name, { resource, ready }]) => {
     const o = substitute(resource, '') as Obj;
     o.metadata = { ...(o.metadata ?? {}) };
     o.metadata.annotations = { ...(o.metadata.annotations ?? {}), [NAME_ANNOTATION]: name, [READY_ANNOTATION]: READY[ready] ?? 'Unspecified' };
     return doc(o);
   });
-  if (status && Object.keys(status).length > 0) docs.push(doc({ apiVersion: xr.apiVersion, kind: xr.kind, status }));
-  const XR_NAME = '{{ .observed.composite.resource.metadata.name }}';
-  const CLAIM = '{{ index .observed.composite.resource.metadata.labels "crossplane.io/claim-name" }}';
-  const NS = '{{ index .observed.composite.resource.metadata.labels "crossplane.io/claim-namespace" }}';
+  if (answer.status && Object.keys(answer.status).length > 0) docs.push(doc({ apiVersion: xr.apiVersion, kind: xr.kind, status: answer.status }));
+  if (answer.connectionDetails && Object.keys(answer.connectionDetails).length > 0) {
+    const data = Object.fromEntries(Object.entries(answer.connectionDetails).map(([k, v]) => [k, secretValue(v)]));
+    docs.push(doc({ apiVersion: META_API_VERSION, kind: 'CompositeConnectionDetails', data }));
+  }
+  if (answer.extraResources && Object.keys(answer.extraResources).length > 0) {
+    docs.push(doc({ apiVersion: META_API_VERSION, kind: 'ExtraResources', requirements: answer.extraResources }));
+  }
   return [
     '{{- /* Generated by bench/go-templating.ts from function-streambus\'s answer to the benchmark request. */ -}}\n',
+    '{{- $xr := .observed.composite.resource.metadata.name }}\n',
+    '{{- $claim := index .observed.composite.resource.metadata.labels "crossplane.io/claim-name" }}\n',
+    '{{- $ns := index .observed.composite.resource.metadata.labels "crossplane.io/claim-namespace" }}\n',
+    '{{- $spec := .observed.composite.resource.spec }}\n',
     docs
       .join('')
       .replaceAll('{{', '\u0000L')
       .replaceAll('}}', '\u0000R')
-      .replaceAll(xr.metadata.name, XR_NAME)
-      .replaceAll(claim, CLAIM)
-      .replaceAll(`.${ns}.`, `.${NS}.`)
-      .replaceAll(`namespace: ${ns}\n`, `namespace: ${NS}\n`)
+      .replaceAll(xr.metadata.name, '{{ $xr }}')
+      .replaceAll(claim, '{{ $claim }}')
+      .replaceAll(`.${ns}.`, '.{{ $ns }}.')
+      .replaceAll(`namespace: ${ns}\n`, 'namespace: {{ $ns }}\n')
       .replaceAll('\u0000L', '{{`{{`}}')
       .replaceAll('\u0000R', '{{`}}`}}')
-      .replace(/SBSPECVALUE(\d{5})X/g, (_m, i: string) => exprs[Number(i)]!),
+      .replace(/SBTEMPLATEACTION(\d{5})X/g, (_m, i: string) => exprs[Number(i)]!),
   ].join('');
 }
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { GO_TEMPLATING_SHA256, NAME_ANNOTATION, READY_ANNOTATION, goTemplate, goTemplatingInput, locateGoTemplating } from '../../bench/go-templating.js';
+import { GO_TEMPLATING_SHA256, META_API_VERSION, NAME_ANNOTATION, READY_ANNOTATION, goTemplate, goTemplatingInput, locateGoTemplating } from '../../bench/go-templating.js';
 
 const saved = process.env.FUNCTION_GO_TEMPLATING;
 afterEach(() => {
@@ -66,7 +66,14 @@ describe('goTemplate', () => {
     },
     statefulset: { ready: 2, resource: { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'sb' }, spec: { replicas: 3, minReadySeconds: 3 } } },
   };
-  const t = goTemplate(xr, composed, { phase: 'Running', endpoints: ['sb-0.sb-headless.prod.svc:9092'] });
+  const t = goTemplate(xr, {
+    composed,
+    status: { phase: 'Running', endpoints: ['sb-0.sb-headless.prod.svc:9092'] },
+    connectionDetails: { endpoint: Buffer.from('http://sb.prod.svc:8081') },
+    extraResources: { ca: { apiVersion: 'v1', kind: 'Secret', matchName: 'ca', namespace: 'prod' } },
+  });
+  /** The template's documents, every action replaced by `x`. */
+  const docs = () => parseAllDocuments(t.replace(/\{\{[^}]*\}\}/g, 'x')).map((d) => d.toJS());
 
   it('names each resource and its readiness in the annotations function-go-templating reads', () => {
     expect(t).toContain(`${NAME_ANNOTATION}: config\n`);
@@ -76,25 +83,32 @@ describe('goTemplate', () => {
   });
 
   it('reads the identity and the copied spec values from the request, and nothing that merely looks alike', () => {
-    const CLAIM = '{{ index .observed.composite.resource.metadata.labels "crossplane.io/claim-name" }}';
-    const NS = '{{ index .observed.composite.resource.metadata.labels "crossplane.io/claim-namespace" }}';
+    expect(t).toContain('{{- $claim := index .observed.composite.resource.metadata.labels "crossplane.io/claim-name" }}\n');
+    expect(t).toContain('{{- $ns := index .observed.composite.resource.metadata.labels "crossplane.io/claim-namespace" }}\n');
+    expect(t).toContain('{{- $spec := .observed.composite.resource.spec }}\n');
+    const CLAIM = '{{ $claim }}';
+    const NS = '{{ $ns }}';
     expect(t).toContain(`name: ${CLAIM}-config\n`);
     expect(t).toContain(`namespace: ${NS}\n`);
     expect(t).toContain(`peers: ${CLAIM}-0.${CLAIM}-headless.${NS}.svc\n`);
-    expect(t).toContain('team: {{ toJson (index .observed.composite.resource.spec "podLabels" "team") }}\n');
+    expect(t).toContain('team: {{ toJson (index $spec "podLabels" "team") }}\n');
     expect(t).toContain('tier: payments\n'); // same value, another key: literal
-    expect(t).toContain('replicas: {{ toJson (index .observed.composite.resource.spec "replicas") }}\n');
+    expect(t).toContain('replicas: {{ toJson (index $spec "replicas") }}\n');
     expect(t).toContain('minReadySeconds: 3\n');
-    expect(t).not.toContain('sb-x7k2p');
+    expect(t.split('\n').filter((l) => l.includes('sb-x7k2p'))).toEqual([]);
   });
 
   it("keeps the manifests' own braces literal", () => {
     expect(t).toContain('alert: broker {{`{{`}} $labels.pod {{`}}`}} is down\n');
   });
 
-  it('ends with the XR status document, without a name annotation (function-go-templating merges it into the XR)', () => {
-    const last = parseAllDocuments(t.replace(/\{\{[^}]*\}\}/g, 'x')).at(-1)!.toJS();
-    expect(last).toEqual({ apiVersion: 'streambus.io/v1alpha1', kind: 'XStreamBusCluster', status: { phase: 'Running', endpoints: ['x-0.x-headless.x.svc:9092'] } });
+  it('ends with the XR status (no name annotation: merged into the XR), its connection details and the resources it asks for', () => {
+    expect(docs().slice(-3)).toEqual([
+      { apiVersion: 'streambus.io/v1alpha1', kind: 'XStreamBusCluster', status: { phase: 'Running', endpoints: ['x-0.x-headless.x.svc:9092'] } },
+      { apiVersion: META_API_VERSION, kind: 'CompositeConnectionDetails', data: { endpoint: 'x' } },
+      { apiVersion: META_API_VERSION, kind: 'ExtraResources', requirements: { ca: { apiVersion: 'v1', kind: 'Secret', matchName: 'ca', namespace: 'x' } } },
+    ]);
+    expect(t).toContain('endpoint: {{ print "http://" $claim "." $ns ".svc:8081" | b64enc }}\n');
   });
 
   it('is given as an inline GoTemplate', () => {
