@@ -6,11 +6,12 @@
  *             ratio to the floor is the cost of the function's own work;
  *  - Go peer: the real function-go-templating v0.12.2 (bench/go-templating.ts; the prebuilt upstream binary from
  *             ../shared/tools/function-go-templating-v0.12.2/, sha256-checked before use, never copied here), given a
- *             Go template that renders the same composed resources and XR status from the request.
+ *             Go template that renders the same composed resources, XR status and connection details from the request.
  *
  * Before measuring anything it checks, in the same run, that every peer answers as function-streambus does: the
  * floor, the cache-off server and the runtime tree byte for byte, function-go-templating on the composed resources
- * (manifest and readiness) and the XR's status. A difference fails the run (exit 1) whatever the flags.
+ * (manifest and readiness), the XR's status and connection details and the resources asked for (after one documented
+ * normalisation). A difference fails the run (exit 1) whatever the flags.
  *
  * For 1, 16 and 64 requests in flight it reports calls/s, p50, p99 and server RSS; plus cold start (spawn to
  * first successful call; also for the runtime tree the image runs, scripts/assemble-runtime.mjs) and the in-process
@@ -168,8 +169,8 @@ const COMMANDS: Record<string, (port: number) => [string, string[], string?]> = 
 };
 const GO = 'function-go-templating';
 
-/** Spawns a server and returns once a call succeeds; the elapsed time is its cold start. */
 let started = 0;
+/** Spawns a server and returns once a call succeeds; the elapsed time is its cold start. */
 async function start(name: string, probe: RunFunctionRequest): Promise<Server & { coldMs: number }> {
   const port = await freePort();
   const [cmd, argv, cwd] = COMMANDS[name]!(port);
