@@ -304,6 +304,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${l}\n`);
   };
   const failures: string[] = [];
+  const loadBefore = loadavg();
 
   // function-streambus's answer, as its server sends it: the floor's canned response.
   const fs0 = await start('function-streambus', ours);
@@ -336,7 +337,7 @@ async function main(): Promise<void> {
 
   log(`# function-streambus benchmark`);
   log();
-  log(`${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, node ${process.version}, ${cpus().length} CPUs, load average before the run ${loadavg().map((l) => l.toFixed(2)).join(' ')}, ${args.short ? 'short' : 'full'} run: ${SECONDS} s per phase (${LONG_SECONDS} s at 64 in flight).`);
+  log(`${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, node ${process.version}, ${cpus().length} CPUs, load average before the run ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, ${args.short ? 'short' : 'full'} run: ${SECONDS} s per phase (${LONG_SECONDS} s at 64 in flight).`);
   log(`Request: the production example, 5 brokers, every feature on, with observed resources; ${Object.keys(composed).length} composed resources, ${RunFunctionRequest.encode(ours).finish().length} request bytes; response ${answer.length} bytes. function-go-templating's request: the same with its GoTemplate input (${template.length} characters), ${RunFunctionRequest.encode(goReq).finish().length} bytes.`);
   const actions = (template.match(/\{\{(?!`)/g) ?? []).length - 1; // less the header comment
   log(
@@ -494,9 +495,11 @@ async function main(): Promise<void> {
     'TODO (issue 14, not landed yet): RSS after 150 distinct 1 MiB specs and under 50 concurrent 4 MiB requests come with the bounded-resources work; this benchmark does not measure them yet.',
   );
   log();
+  // The load average after the run counts the benchmark's own client and server (about one per core): whether
+  // other work shared the machine is judged from the load before the run.
   const after = loadavg();
   log(
-    `Load average after the run: ${after.map((l) => l.toFixed(2)).join(' ')} (${cpus().length} CPUs).${Math.max(after[0]!, after[1]!) > cpus().length ? ' The machine was loaded by other work during this run: every figure is lower and noisier than on a quiet machine; the ratios, measured in the same run, are the figures to read.' : ''}`,
+    `Load average after the run: ${after.map((l) => l.toFixed(2)).join(' ')} (${cpus().length} CPUs; the benchmark itself keeps about ${cpus().length} busy).${loadBefore[0]! >= cpus().length / 2 ? ` The machine was loaded by other work when this run started (load average ${loadBefore[0]!.toFixed(2)} on ${cpus().length} CPUs): the figures are lower and noisier than on a quiet machine; the ratios, measured in the same run, are the figures to read.` : ''}`,
   );
   if (args.out) writeFileSync(args.out, `${lines.join('\n')}\n`);
   const missed = [...checks, ...(args.strict ? absolute : [])].filter(([, ok]) => !ok);
