@@ -12,19 +12,23 @@ npm run --silent build || exit 1
 # crossplane1: the Crossplane 1.20 CLI, for the Crossplane 1/2 agreement check (test/e2e/crossplane-versions.test.ts).
 # controlplane: etcd, Kubernetes, Crossplane core, registry, provider-kubernetes, kwok (test/e2e/controlplane.test.ts).
 # broker: StreamBus v1.0.1 broker + CLI; ghostunnel: the TLS sidecar and client tunnels (test/e2e/broker{pods,tls}.test.ts).
-for tool in crossplane crossplane1 crds configcheck gopeer broker ghostunnel controlplane; do
+# go-templating: only checks the sha256 of the benchmark's Go peer, function-go-templating (nothing is installed).
+for tool in crossplane crossplane1 crds configcheck go-templating broker ghostunnel controlplane; do
   if ! bash scripts/install-tools.sh "$tool"; then
     if ci; then echo "!! CI=true and '$tool' could not be installed" >&2; exit 1; fi
-    echo "!!!!!!!!!! could not install '$tool': the e2e tests that need it will be SKIPPED !!!!!!!!!!" >&2
+    echo "!!!!!!!!!! could not install '$tool': the e2e tests (or benchmark peer) that need it will be SKIPPED !!!!!!!!!!" >&2
   fi
 done
 
 mkdir -p .tmp
 bench_status=0
 if [ $# -eq 0 ]; then
-  # The benchmark's short run: ratios to the no-op floor and the Go peer, checked with a noise margin.
-  echo ">> npm run bench (short, --check): results in .tmp/bench-short.md" >&2
-  node dist/bench/bench.js --short --check --out .tmp/bench-short.md || bench_status=$?
+  # The benchmark as a smoke test: it must complete, every peer (the floor, function-go-templating) must answer
+  # what function-streambus answers, and it prints its figures. No timing threshold: a loaded machine must not
+  # fail the suite (the ratio targets are `npm run bench -- --check`, for quiet machines). Under CI=true a missing
+  # function-go-templating (or one with the wrong sha256) fails the benchmark, hence the run.
+  echo ">> benchmark smoke test (short, no timing gate): results in .tmp/bench-short.md" >&2
+  node dist/bench/bench.js --short --out .tmp/bench-short.md || bench_status=$?
 fi
 npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json "$@"
 status=$?
@@ -33,6 +37,6 @@ const r = JSON.parse(require("fs").readFileSync(".tmp/vitest.json", "utf8"));
 const skipped = r.numPendingTests + r.numTodoTests;
 console.log(`Tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
 ' || true
-[ "$bench_status" -ne 0 ] && echo "!! the short benchmark missed a target beyond its noise margin (see above)" >&2
+[ "$bench_status" -ne 0 ] && echo "!! the benchmark smoke test failed: it did not complete, a peer answered differently, or (CI=true) function-go-templating is missing (see above)" >&2
 [ "$status" -eq 0 ] && status=$bench_status
 exit $status
