@@ -1,0 +1,327 @@
+/**
+ * Issue 15's live proofs on a real control plane (test/helpers/controlplane.ts: real kube-apiserver, Crossplane
+ * v2.2.1 with its own certificates and RBAC, provider-kubernetes v1.2.1, kwok for nodes):
+ *
+ * 1. the Crossplane 2 API (apis/v2/xrd.yaml, compositions/v2/): the five seed manifests, applied unchanged, are
+ *    namespaced StreamBusCluster XRs that become Ready (phase Running); their connection details land in the composed
+ *    Secret `<name>-connection`;
+ * 2. operator adoption without an outage (docs/upgrading.md, "Moving from the operator"): a cluster made the
+ *    operator's way is observed, then taken over, with the pod and PVC UIDs unchanged;
+ * 3. the v2 Configuration installed alone, from the local registry: Crossplane resolves its dependsOn (the Function
+ *    under the name the Compositions call, provider-kubernetes) through ImageConfig rewrites, and a seed becomes Ready.
+ *
+ * Figures (time to Ready, conditions seen, the adoption evidence) are printed at the end and written to
+ * .tmp/controlplane-v2-report.json.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments, stringify } from 'yaml';
+import { ControlPlane, REGISTRY, controlPlaneAvailable, run, waitFor } from '../helpers/controlplane.js';
+import { EXAMPLES } from '../helpers/fixtures.js';
+import { ROOT } from '../helpers/tools.js';
+
+type Obj = Record<string, any>;
+
+const available = controlPlaneAvailable();
+const XRS = 'streambusclusters.streambus.io';
+const OBJECTS = 'objects.kubernetes.m.crossplane.io';
+const READY_TIMEOUT = 300_000;
+
+const seedOf = (example: string): Obj => parse(readFileSync(join(ROOT, 'examples', example, 'claim.yaml'), 'utf8')) as Obj;
+/** The Function name the v2 Compositions call (the name Crossplane gives the dependency it installs). */
+const functionName = (): string => (parse(readFileSync(join(ROOT, 'compositions/v2/composition.yaml'), 'utf8')) as Obj).spec.pipeline[0].functionRef.name;
+
+const cond = (o: Obj | undefined, type: string): Obj | undefined => ((o?.status?.conditions ?? []) as Obj[]).find((c) => c.type === type);
+const condLine = (o: Obj | undefined) => ((o?.status?.conditions ?? []) as Obj[]).map((c) => `${c.type}=${c.status}${c.reason ? `/${c.reason}` : ''}`).join(' ');
+const round = (s: number) => Math.round(s * 10) / 10;
+
+interface Report {
+  boot: Record<string, Record<string, number>>;
+  scenarios: { name: string; seconds: number; conditions: string; note?: string }[];
+  adoption?: Obj;
+  configuration?: Obj;
+  memoryMiB?: Record<string, Record<string, number>>;
+}
+const report: Report = { boot: {}, scenarios: [], memoryMiB: {} };
+const record = (name: string, seconds: number, o: Obj | undefined, note?: string) => report.scenarios.push({ name, seconds: round(seconds), conditions: condLine(o), ...(note ? { note } : {}) });
+
+/** Waits until the namespaced XR is Ready=True with phase Running; returns it and the seconds since `since`. */
+async function waitReady(cp: ControlPlane, ns: string, name: string, since: number, timeout = READY_TIMEOUT): Promise<{ xr: Obj; seconds: number }> {
+  const xr = await waitFor(
+    `XR ${ns}/${name} Ready with phase Running`,
+    async () => {
+      const x = await cp.get(XRS, name, ns);
+      return cond(x, 'Ready')?.status === 'True' && x?.status?.phase === 'Running' ? x : undefined;
+    },
+    timeout,
+    1000,
+    async () => `${condLine(await cp.get(XRS, name, ns))}\n${await cp.describe(XRS, name, ns)}\n${cp.logTail('function-streambus', 10)}`,
+  );
+  return { xr, seconds: (Date.now() - since) / 1000 };
+}
+
+/** Nodes, StorageClasses with volumes, and the Secrets the seeds name: as test/e2e/controlplane.test.ts. */
+async function seedInfrastructure(cp: ControlPlane, opts: { full: boolean }): Promise<void> {
+  await cp.addNodes([
+    ...(opts.full
+      ? [0, 1, 2, 3, 4].map((i) => ({
+          name: `streaming-${i}`,
+          labels: { workload: 'streaming', 'node.kubernetes.io/instance-type': 'm5.xlarge', 'topology.kubernetes.io/zone': `zone-${i % 3}` },
+          taints: [{ key: 'dedicated', value: 'streambus', effect: 'NoSchedule' }],
+        }))
+      : []),
+    ...[0, 1, 2, 3, 4, 5].map((i) => ({ name: `general-${i}`, labels: { 'topology.kubernetes.io/zone': `zone-${i % 3}` } })),
+  ]);
+  await cp.addStorage('standard', ['2Gi', '5Gi', '10Gi'], 14);
+  if (!opts.full) return;
+  await cp.addStorage('fast-ssd', ['50Gi', '100Gi', '200Gi'], 20);
+  await cp.addStorage('encrypted-ssd', ['20Gi', '50Gi'], 4);
+  const secret = (ns: string, name: string, data: Record<string, string>) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: ns }, data });
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  await cp.apply([
+    secret('default', 'streambus-tls-certs', { 'tls.crt': b64('cert'), 'tls.key': b64('key') }),
+    secret('default', 'streambus-ca-cert', { 'ca.crt': b64('-----BEGIN CERTIFICATE-----\ntest\n-----END CERTIFICATE-----\n') }),
+    secret('production', 'streambus-tls-certs', { 'tls.crt': b64('cert'), 'tls.key': b64('key') }),
+    secret('platform', 'streambus-tls-certs', { 'tls.crt': b64('cert'), 'tls.key': b64('key') }),
+    secret('platform', 'streambus-jwt-secret', { secret: b64('jwt') }),
+  ]);
+}
+
+describe.skipIf(!available)('the Crossplane 2 API on a real control plane (kube-apiserver, Crossplane v2.2.1, provider-kubernetes v1.2.1, kwok)', () => {
+  afterAll(() => {
+    mkdirSync(join(ROOT, '.tmp'), { recursive: true });
+    writeFileSync(join(ROOT, '.tmp', 'controlplane-v2-report.json'), JSON.stringify(report, null, 2));
+    process.stdout.write(
+      `\n== real control plane report (Crossplane 2 API)\nboot (ms): ${JSON.stringify(report.boot)}\n` +
+        report.scenarios.map((s) => `- ${s.name}: ${s.seconds} s; ${s.conditions}${s.note ? `; ${s.note}` : ''}`).join('\n') +
+        (report.adoption ? `\nadoption evidence: ${JSON.stringify(report.adoption, null, 2)}` : '') +
+        (report.configuration ? `\nconfiguration: ${JSON.stringify(report.configuration, null, 2)}` : '') +
+        `\nmemory (MiB RSS): ${JSON.stringify(report.memoryMiB)}\n`,
+    );
+  });
+
+  describe('the API and the function installed directly: seed manifests as namespaced XRs, operator adoption', () => {
+    let cp: ControlPlane;
+    let failed = false;
+    afterEach((ctx) => {
+      if (ctx.task.result?.state === 'fail') failed = true;
+    });
+
+    beforeAll(async () => {
+      cp = await ControlPlane.start();
+      await cp.installFunction(functionName());
+      await cp.installApiV2({ directModeRbac: false });
+      await seedInfrastructure(cp, { full: true });
+      report.boot.direct = { ...cp.timings };
+    }, 1_200_000);
+
+    afterAll(async () => {
+      if (!cp) return;
+      report.memoryMiB!.direct = cp.memory();
+      if (failed) process.stdout.write(cp.logTails(40));
+      await cp.stop();
+    }, 120_000);
+
+    it('the five seed manifests, applied unchanged, are namespaced XRs that become Ready with phase Running', async () => {
+      const started = Date.now();
+      for (const ex of EXAMPLES) await cp.apply(readFileSync(join(ROOT, 'examples', ex, 'claim.yaml'), 'utf8'));
+      const results = await Promise.all(
+        EXAMPLES.map(async (ex) => {
+          const s = seedOf(ex);
+          const { xr, seconds } = await waitReady(cp, s.metadata.namespace, s.metadata.name, started);
+          return { ex, xr, seconds, want: s.spec.replicas as number };
+        }),
+      );
+      for (const { ex, xr, seconds, want } of results) {
+        // The seed's own object is the XR: namespaced, its kind and group the operator's, no claim in between.
+        expect(xr.apiVersion, ex).toBe('streambus.io/v1alpha1');
+        expect(xr.kind, ex).toBe('StreamBusCluster');
+        expect(xr.metadata.namespace, ex).toBe(seedOf(ex).metadata.namespace);
+        expect(xr.spec.claimRef, ex).toBeUndefined();
+        expect(xr.status.phase, ex).toBe('Running');
+        expect(xr.status.replicas, ex).toBe(want);
+        expect(xr.status.readyReplicas, ex).toBe(want);
+        for (const t of ['BrokersReady', 'ResourcesApplied', 'Synced']) expect(cond(xr, t)?.status, `${ex} ${t}`).toBe('True');
+        record(`seed ${ex} as a namespaced XR (Object mode) Ready`, seconds, xr);
+      }
+      // Object mode composes namespaced provider-kubernetes Objects in the XR's namespace, using the
+      // ClusterProviderConfig `default` (deploy/provider-kubernetes/in-cluster.yaml).
+      const objects = await cp.list(OBJECTS, 'default');
+      const minimal = objects.filter((o) => o.metadata.labels?.['crossplane.io/composite'] === 'streambus-minimal');
+      expect(minimal.length).toBeGreaterThanOrEqual(6);
+      for (const o of minimal) expect(o.spec.providerConfigRef).toEqual({ kind: 'ClusterProviderConfig', name: 'default' });
+      const pods = await cp.list('pods', 'production', 'app.kubernetes.io/instance=streambus-production');
+      expect(new Set(pods.map((p) => p.spec.nodeName))).toEqual(new Set([0, 1, 2, 3, 4].map((i) => `streaming-${i}`)));
+    }, 900_000);
+
+    it('connection details are in the composed Secret <name>-connection in the XR\'s namespace', async () => {
+      for (const ex of EXAMPLES) {
+        const s = seedOf(ex);
+        const secret = await cp.get('secret', `${s.metadata.name}-connection`, s.metadata.namespace);
+        expect(secret, ex).toBeDefined();
+        const data = Object.fromEntries(Object.entries(secret!.data as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
+        expect(data.bootstrapServers, ex).toContain(`${s.metadata.name}-0.${s.metadata.name}-headless.${s.metadata.namespace}.svc.cluster.local:`);
+        expect(data.httpEndpoint, ex).toMatch(new RegExp(`^https?://${s.metadata.name}\\.${s.metadata.namespace}\\.svc\\.cluster\\.local:\\d+$`));
+        // Composed by an Object of the XR, not written by hand.
+        const owner = (await cp.list(OBJECTS, s.metadata.namespace)).find((o) => o.spec.forProvider.manifest.kind === 'Secret' && o.spec.forProvider.manifest.metadata.name === `${s.metadata.name}-connection`);
+        expect(owner?.metadata.labels['crossplane.io/composite'], ex).toBe(s.metadata.name);
+      }
+      const minimal = await cp.get('secret', 'streambus-minimal-connection', 'default');
+      record('connection Secrets of the five XRs', 0, undefined, `keys of streambus-minimal-connection: ${Object.keys(minimal!.data).sort().join(', ')}`);
+    }, 120_000);
+
+    it('a cluster made the operator\'s way is adopted with no pod restarted and no volume claim replaced', async () => {
+      const ns = 'adopt';
+      const name = 'streambus-minimal';
+      const started = Date.now();
+      const seed = seedOf('minimal');
+      seed.metadata.namespace = ns;
+      // Volumes of its own, so that the PVCs bind whatever the other scenarios took.
+      await cp.apply([
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
+        ...['10Gi', '5Gi'].flatMap((size) =>
+          [0, 1, 2].map((i) => ({
+            apiVersion: 'v1',
+            kind: 'PersistentVolume',
+            metadata: { name: `pv-adopt-${size.toLowerCase()}-${i}` },
+            spec: { capacity: { storage: size }, accessModes: ['ReadWriteOnce'], storageClassName: 'standard', persistentVolumeReclaimPolicy: 'Retain', claimRef: { namespace: ns, name: `${size === '10Gi' ? 'data' : 'raft'}-${name}-${i}` }, hostPath: { path: `/tmp/pv-adopt-${size}-${i}` } },
+          })),
+        ),
+      ]);
+
+      // 1. The operator's objects: what the operator made for this manifest. The function reproduces the operator's
+      // rendering (same names, same pod template), so they are the function's render of the same manifest, written by
+      // another field manager, labelled managed-by the operator on the objects' own metadata (not the pod template),
+      // and without the function's `streambus.io/applied` annotation.
+      const rendered = await run(process.execPath, [join(ROOT, 'dist/src/cli/main.js'), 'render', '-q', '--api', 'namespaced', '-'], { input: stringify(seed) });
+      expect(rendered.code, rendered.stderr).toBe(0);
+      const byResource = new Map(parseAllDocuments(rendered.stdout).map((d) => d.toJS() as Obj).filter(Boolean).map((o) => [o.metadata.annotations['crossplane.io/composition-resource-name'] as string, o.spec.forProvider.manifest as Obj]));
+      const operatorObjects = ['config', 'headless-service', 'client-service', 'statefulset'].map((r) => {
+        const m = structuredClone(byResource.get(r)!);
+        expect(m, r).toBeDefined();
+        m.metadata.labels['app.kubernetes.io/managed-by'] = 'streambus-operator';
+        delete m.metadata.annotations?.['streambus.io/applied'];
+        return m;
+      });
+      await cp.k(['apply', '--server-side', '--field-manager=streambus-operator', '-f', '-'], operatorObjects.map((o) => stringify(o)).join('---\n'));
+      const settled = async () => {
+        const sts = await cp.get('statefulset', name, ns);
+        const pods = await cp.list('pods', ns, `app.kubernetes.io/instance=${name}`);
+        const pvcs = await cp.list('pvc', ns);
+        const ok =
+          sts?.status?.readyReplicas === 3 &&
+          sts.status.currentRevision === sts.status.updateRevision &&
+          pods.length === 3 &&
+          pods.every((p) => p.status?.phase === 'Running' && cond(p, 'Ready')?.status === 'True') &&
+          pvcs.length === 6 &&
+          pvcs.every((p) => p.status?.phase === 'Bound');
+        return ok ? { sts, pods, pvcs } : undefined;
+      };
+      const before = await waitFor('the operator\'s cluster: 3 Running pods, 6 Bound PVCs', settled, 240_000, 1000, async () => JSON.stringify((await cp.get('statefulset', name, ns))?.status));
+      const snapshot = (s: { sts: Obj; pods: Obj[]; pvcs: Obj[] }) => ({
+        statefulSet: { uid: s.sts.metadata.uid, generation: s.sts.metadata.generation, currentRevision: s.sts.status.currentRevision, updateRevision: s.sts.status.updateRevision, managedBy: s.sts.metadata.labels['app.kubernetes.io/managed-by'] },
+        pods: Object.fromEntries(s.pods.map((p) => [p.metadata.name, p.metadata.uid]).sort()),
+        pvcs: Object.fromEntries(s.pvcs.map((p) => [p.metadata.name, p.metadata.uid]).sort()),
+        podStartTimes: Object.fromEntries(s.pods.map((p) => [p.metadata.name, p.status.startTime]).sort()),
+      });
+      const operatorMade = snapshot(before);
+      const operatorSeconds = (Date.now() - started) / 1000;
+
+      // 2. Observe only (docs/upgrading.md step 4-5): the XR (the operator's manifest) annotated before it is reconciled.
+      const observeStart = Date.now();
+      const observing = structuredClone(seed);
+      observing.metadata.annotations = { 'streambus.io/management-policies': 'Observe' };
+      await cp.apply([observing]);
+      const observed = await waitFor(
+        'the StatefulSet Object (Observe) to be Synced and the XR to report the running brokers',
+        async () => {
+          const xr = await cp.get(XRS, name, ns);
+          const objs = (await cp.list(OBJECTS, ns)).filter((o) => o.metadata.labels?.['crossplane.io/composite'] === name);
+          const stsObj = objs.find((o) => o.spec.forProvider.manifest.kind === 'StatefulSet');
+          return stsObj && cond(stsObj, 'Synced')?.status === 'True' && stsObj.status?.atProvider?.manifest && xr?.status?.readyReplicas === 3 ? { xr, objs } : undefined;
+        },
+        240_000,
+        1000,
+        async () => `${condLine(await cp.get(XRS, name, ns))}\n${(await cp.list(OBJECTS, ns)).map((o) => `${o.metadata.name}: ${JSON.stringify(o.spec.managementPolicies)} ${condLine(o)}`).join('\n')}`,
+      );
+      for (const o of observed.objs) expect(o.spec.managementPolicies, o.metadata.name).toEqual(['Observe']);
+      const afterObserve = snapshot((await settled())!);
+      expect(afterObserve.pods).toEqual(operatorMade.pods);
+      expect(afterObserve.pvcs).toEqual(operatorMade.pvcs);
+      expect(afterObserve.statefulSet.managedBy).toBe('streambus-operator'); // nothing was written
+      // The pod template the composition will apply equals the running one: taking over will not roll the brokers.
+      const desiredSts = observed.objs.find((o) => o.spec.forProvider.manifest.kind === 'StatefulSet')!.spec.forProvider.manifest;
+      const running = await cp.get('statefulset', name, ns);
+      const templateEqual = canonical(desiredSts.spec.template.metadata) === canonical(pick(running!.spec.template.metadata, ['annotations', 'labels']));
+      const observeSeconds = (Date.now() - observeStart) / 1000;
+      record('adoption step: Observe only', observeSeconds, observed.xr, `phase ${observed.xr.status.phase}, readyReplicas ${observed.xr.status.readyReplicas}; pod template metadata equal to the render: ${templateEqual}`);
+
+      // 3. Take over (step 6): management policies without Delete.
+      const takeoverStart = Date.now();
+      await cp.k(['annotate', XRS, name, '-n', ns, '--overwrite', 'streambus.io/management-policies=Observe,Create,Update,LateInitialize']);
+      const { xr } = await waitFor(
+        'the take-over: the objects written by the composition, the XR Ready',
+        async () => {
+          const x = await cp.get(XRS, name, ns);
+          const sts = await cp.get('statefulset', name, ns);
+          const objs = (await cp.list(OBJECTS, ns)).filter((o) => o.metadata.labels?.['crossplane.io/composite'] === name);
+          const policiesSet = objs.length >= 6 && objs.every((o) => JSON.stringify(o.spec.managementPolicies) === JSON.stringify(['Observe', 'Create', 'Update', 'LateInitialize']));
+          const written = sts?.metadata.labels['app.kubernetes.io/managed-by'] === 'function-streambus' && sts.metadata.annotations?.['streambus.io/applied'];
+          return policiesSet && written && cond(x, 'Ready')?.status === 'True' && x?.status?.phase === 'Running' ? { xr: x } : undefined;
+        },
+        READY_TIMEOUT,
+        1000,
+        async () => `${condLine(await cp.get(XRS, name, ns))}\n${(await cp.list(OBJECTS, ns)).map((o) => `${o.metadata.name}: ${JSON.stringify(o.spec.managementPolicies)} ${condLine(o)}`).join('\n')}`,
+      );
+      const takeoverSeconds = (Date.now() - takeoverStart) / 1000;
+      // Give the StatefulSet controller time to act on what was written (a roll would start within seconds), then check.
+      await new Promise((r) => setTimeout(r, 20_000));
+      const after = snapshot((await settled())!);
+      const final = await cp.get(XRS, name, ns);
+      const revisions = (await cp.list('controllerrevisions', ns)).filter((r) => r.metadata.name.startsWith(`${name}-`)).map((r) => r.metadata.name);
+      report.adoption = {
+        namespace: ns,
+        name,
+        operatorObjectsReadySeconds: round(operatorSeconds),
+        observeOnlySeconds: round(observeSeconds),
+        takeoverToReadySeconds: round(takeoverSeconds),
+        podTemplateMetadataEqualToRender: templateEqual,
+        before: operatorMade,
+        afterObserve,
+        after,
+        controllerRevisions: revisions,
+        xrConditions: condLine(final),
+        objectsWrittenByComposition: { managedBy: after.statefulSet.managedBy },
+      };
+      expect(after.pods).toEqual(operatorMade.pods);
+      expect(after.pvcs).toEqual(operatorMade.pvcs);
+      expect(after.podStartTimes).toEqual(operatorMade.podStartTimes);
+      expect(after.statefulSet.uid).toBe(operatorMade.statefulSet.uid);
+      expect(after.statefulSet.updateRevision).toBe(operatorMade.statefulSet.updateRevision);
+      expect(after.statefulSet.currentRevision).toBe(operatorMade.statefulSet.currentRevision);
+      expect(revisions).toHaveLength(1);
+      expect(cond(final, 'Ready')?.status).toBe('True');
+      expect(final?.status.phase).toBe('Running');
+      // The composition now also made what the operator had not (PodDisruptionBudget, NetworkPolicy, connection Secret).
+      expect(await cp.get('poddisruptionbudget', name, ns)).toBeDefined();
+      expect(await cp.get('secret', `${name}-connection`, ns)).toBeDefined();
+      record('adoption: taken over, XR Ready, same pods and PVCs', takeoverSeconds, xr, `pods ${Object.values(after.pods).join(',')}; PVCs ${Object.keys(after.pvcs).length} unchanged`);
+    }, 900_000);
+  });
+});
+
+function pick(o: Obj | undefined, keys: string[]): Obj {
+  const out: Obj = {};
+  for (const k of keys) if (o?.[k] !== undefined) out[k] = o[k];
+  return out;
+}
+
+/** JSON with sorted keys, for comparing objects whatever order their keys came in. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Obj)[k])}`).join(',')}}`;
+  return JSON.stringify(v);
+}
+
+void REGISTRY;
