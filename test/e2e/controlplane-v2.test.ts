@@ -309,6 +309,124 @@ describe.skipIf(!available)('the Crossplane 2 API on a real control plane (kube-
       record('adoption: taken over, XR Ready, same pods and PVCs', takeoverSeconds, xr, `pods ${Object.values(after.pods).join(',')}; PVCs ${Object.keys(after.pvcs).length} unchanged`);
     }, 900_000);
   });
+
+  describe('the v2 Configuration installed alone: Crossplane resolves its dependsOn from the local registry', () => {
+    let cp: ControlPlane;
+    let failed = false;
+    afterEach((ctx) => {
+      if (ctx.task.result?.state === 'fail') failed = true;
+    });
+
+    beforeAll(async () => {
+      cp = await ControlPlane.start();
+      await seedInfrastructure(cp, { full: false });
+      report.boot.configuration = { ...cp.timings };
+    }, 1_200_000);
+
+    afterAll(async () => {
+      if (!cp) return;
+      report.memoryMiB!.configuration = cp.memory();
+      if (failed) process.stdout.write(cp.logTails(40));
+      await cp.stop();
+    }, 120_000);
+
+    it('installs the Function (as the Compositions name it) and provider-kubernetes, becomes Healthy, and a seed becomes Ready', async () => {
+      const fn = functionName();
+      const provider = 'crossplane-contrib-provider-kubernetes';
+      const configuration = parse(readFileSync(join(ROOT, 'deploy/configuration-v2.yaml'), 'utf8')) as Obj;
+      const seen: Obj = { steps: [] as string[] };
+      report.configuration = seen;
+      const step = (s: string) => (seen.steps as string[]).push(`${new Date().toISOString()} ${s}`);
+      const started = Date.now();
+
+      // The packages in the local registry, under the paths the Configuration's dependsOn names (after the rewrite).
+      const pkgs = await cp.buildPackages();
+      const providerPkg = await cp.buildProviderPackage('v1.2.1');
+      await cp.pushPackage(pkgs.function, `${REGISTRY}/streambus-io/function-streambus:v0.1.0`);
+      await cp.pushPackage(pkgs.configurationV2, `${REGISTRY}/streambus-io/configuration-streambus-v2:v0.1.0`);
+      await cp.pushPackage(providerPkg, `${REGISTRY}/crossplane-contrib/provider-kubernetes:v1.2.1`);
+      step('pushed function-streambus:v0.1.0, configuration-streambus-v2:v0.1.0, provider-kubernetes:v1.2.1');
+      // ImageConfigs: the public paths the packages name, served from the local registry.
+      await cp.apply(
+        [
+          ['streambus-io', 'streambus-io'],
+          ['crossplane-contrib', 'crossplane-contrib'],
+        ].map(([from, to]) => ({
+          apiVersion: 'pkg.crossplane.io/v1beta1',
+          kind: 'ImageConfig',
+          metadata: { name: `local-registry-${from}` },
+          spec: { matchImages: [{ type: 'Prefix', prefix: `xpkg.crossplane.io/${from}` }], rewriteImage: { prefix: `${REGISTRY}/${to}` } },
+        })),
+      );
+      // Only the Configuration, as deploy/configuration-v2.yaml has it (package xpkg.crossplane.io/streambus-io/...).
+      await cp.apply(readFileSync(join(ROOT, 'deploy/configuration-v2.yaml'), 'utf8'));
+      step(`applied deploy/configuration-v2.yaml (${configuration.spec.package})`);
+
+      const diagnose = async () =>
+        [
+          ['configurations.pkg.crossplane.io', configuration.metadata.name],
+          ['functions.pkg.crossplane.io', fn],
+          ['providers.pkg.crossplane.io', provider],
+        ]
+          .map(async ([k, n]) => `${k}/${n}: ${condLine(await cp.get(k!, n!))}`)
+          .reduce(async (a, b) => `${await a}\n${await b}`, Promise.resolve(''));
+      const revisionOf = async (kind: string, pkg: string) =>
+        waitFor(`a ${kind} of ${pkg} (made by Crossplane)`, async () => (await cp.list(kind, undefined, `pkg.crossplane.io/package=${pkg}`))[0], 300_000, 1000, diagnose);
+
+      // Crossplane installs both dependencies itself; the harness plays the External runtime for each revision.
+      await Promise.all([
+        (async () => {
+          const rev = await revisionOf('functionrevisions.pkg.crossplane.io', fn);
+          step(`Crossplane made Function ${fn}, revision ${rev.metadata.name}`);
+          await cp.serveFunctionRevision(rev.metadata.name);
+          step('function runtime reported');
+        })(),
+        (async () => {
+          const rev = await revisionOf('providerrevisions.pkg.crossplane.io', provider);
+          step(`Crossplane made Provider ${provider}, revision ${rev.metadata.name}`);
+          await cp.serveProviderRevision(rev.metadata.name);
+          step('provider runtime reported');
+        })(),
+      ]);
+      const healthy = (kind: string, name: string) =>
+        waitFor(`${kind} ${name} Healthy`, async () => {
+          const o = await cp.get(kind, name);
+          return cond(o, 'Healthy')?.status === 'True' ? o : undefined;
+        }, 300_000, 1000, async () => `${await diagnose()}\n${await cp.describe(kind, name)}`);
+      const [fnObj, provObj, cfgObj] = [
+        await healthy('functions.pkg.crossplane.io', fn),
+        await healthy('providers.pkg.crossplane.io', provider),
+        await healthy('configurations.pkg.crossplane.io', configuration.metadata.name),
+      ];
+      const healthySeconds = (Date.now() - started) / 1000;
+      step('Configuration, Function and Provider Healthy');
+      expect(cond(cfgObj, 'Installed')?.status).toBe('True');
+      // The names Crossplane gave the dependencies: derived from the paths in dependsOn, not the rewritten ones.
+      expect(fnObj.spec.package).toMatch(/^xpkg\.crossplane\.io\/streambus-io\/function-streambus[:@]/);
+      expect(fnObj.status.resolvedPackage).toMatch(new RegExp(`^${REGISTRY.replaceAll('.', '\\.')}/streambus-io/function-streambus`));
+      expect(provObj.status.resolvedPackage).toMatch(new RegExp(`^${REGISTRY.replaceAll('.', '\\.')}/crossplane-contrib/provider-kubernetes`));
+      Object.assign(seen, {
+        function: { name: fn, package: fnObj.spec.package, resolvedPackage: fnObj.status.resolvedPackage, conditions: condLine(fnObj), appliedImageConfigRefs: fnObj.status.appliedImageConfigRefs },
+        provider: { name: provider, package: provObj.spec.package, resolvedPackage: provObj.status.resolvedPackage, conditions: condLine(provObj), appliedImageConfigRefs: provObj.status.appliedImageConfigRefs },
+        configuration: { name: configuration.metadata.name, package: cfgObj.spec.package, resolvedPackage: cfgObj.status.resolvedPackage, conditions: condLine(cfgObj) },
+        healthySeconds: round(healthySeconds),
+      });
+      record('Configuration alone: dependencies installed, all Healthy', healthySeconds, cfgObj);
+
+      // The API came from the package: a seed becomes Ready through the Composition that calls the function by name.
+      const xrd = await waitFor('the XRD from the Configuration to be Established', async () => {
+        const x = await cp.get('compositeresourcedefinitions.apiextensions.crossplane.io', XRS);
+        return cond(x, 'Established')?.status === 'True' ? x : undefined;
+      }, 120_000);
+      expect(xrd.metadata.ownerReferences?.some((r: Obj) => r.kind === 'ConfigurationRevision')).toBe(true);
+      const seedStart = Date.now();
+      await cp.apply(readFileSync(join(ROOT, 'examples/minimal/claim.yaml'), 'utf8'));
+      const { xr, seconds } = await waitReady(cp, 'default', 'streambus-minimal', seedStart);
+      expect(xr.status.readyReplicas).toBe(3);
+      seen.seedReadySeconds = round(seconds);
+      record('Configuration alone: seed minimal Ready', seconds, xr);
+    }, 1_200_000);
+  });
 });
 
 function pick(o: Obj | undefined, keys: string[]): Obj {

@@ -548,6 +548,19 @@ export class ControlPlane {
     await this.apply(docs);
   }
 
+  /**
+   * `kubectl wait --for=condition=Established crd ...`, retried: right after an apply a CRD may have no status yet,
+   * and kubectl then fails at once (`.status.conditions accessor error: <nil> is of the type <nil>`) instead of waiting.
+   */
+  private async waitEstablished(crds: string[]): Promise<void> {
+    let last = '';
+    await waitFor('the CRDs to be Established', async () => {
+      const r = await this.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', ...crds], undefined, 90_000);
+      last = r.stderr.trim();
+      return r.code === 0 || undefined;
+    }, 120_000, 1000, () => last);
+  }
+
   // --------------------------------------------------------------------------- Crossplane
   /** A ServiceAccount's token (TokenRequest), ca.crt and namespace in a folder, as the kubelet mounts them. */
   private async serviceAccountDir(sa: string, namespace = 'crossplane-system'): Promise<string> {
@@ -571,7 +584,7 @@ export class ControlPlane {
     await this.apply(rbacDocs);
     const crds = join(CROSSPLANE_DATA, 'crds');
     await this.k(['apply', '--server-side', '-f', crds]);
-    await this.k(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
+    await this.waitEstablished(['--all']);
 
     const xp = await this.serviceAccountDir('crossplane');
     const sa = this.asServiceAccount('crossplane', xp, '127.0.0.1');
@@ -624,7 +637,7 @@ export class ControlPlane {
       return doc;
     });
     await this.apply(crds);
-    await this.k(['wait', '--for=condition=Established', '--timeout=60s', 'crd', ...crds.map((c) => c.metadata.name)]);
+    await this.waitEstablished(crds.map((c) => c.metadata.name));
     const groups = ['kubernetes.crossplane.io', 'kubernetes.m.crossplane.io'];
     await this.apply([
       {
