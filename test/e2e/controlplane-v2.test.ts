@@ -403,6 +403,10 @@ describe.skipIf(!available)('the Crossplane 2 API on a real control plane (kube-
           spec: { matchImages: [{ type: 'Prefix', prefix: `xpkg.crossplane.io/${from}` }], rewriteImage: { prefix: `${REGISTRY}/${to}` } },
         })),
       );
+      // The managed resource activation policy Crossplane's Helm chart creates by default (provider.defaultActivations:
+      // ["*"], `crossplane core init --activation=*`): provider-kubernetes declares SafeStart, so without it the
+      // package manager leaves its managed resource definitions Inactive and installs none of their CRDs.
+      await cp.apply([{ apiVersion: 'apiextensions.crossplane.io/v1alpha1', kind: 'ManagedResourceActivationPolicy', metadata: { name: 'default' }, spec: { activations: ['*'] } }]);
       // Only the Configuration, as deploy/configuration-v2.yaml has it (package xpkg.crossplane.io/streambus-io/...).
       await cp.apply(readFileSync(join(ROOT, 'deploy/configuration-v2.yaml'), 'utf8'));
       step(`applied deploy/configuration-v2.yaml (${configuration.spec.package})`);
@@ -459,12 +463,27 @@ describe.skipIf(!available)('the Crossplane 2 API on a real control plane (kube-
       record('Configuration alone: dependencies installed, all Healthy', healthySeconds, cfgObj);
       // What the package manager did with provider-kubernetes' CRDs (SafeStart: managed resource CRDs become
       // ManagedResourceDefinitions; the harness applied the CRDs before, with conversion: None).
+      const mrdName = 'objects.kubernetes.m.crossplane.io';
+      const mrd = await waitFor(`the ManagedResourceDefinition ${mrdName} Active and Established`, async () => {
+        const m = await cp.get('managedresourcedefinitions.apiextensions.crossplane.io', mrdName);
+        return m?.spec?.state === 'Active' && cond(m, 'Established')?.status === 'True' ? m : undefined;
+      }, 120_000, 1000, async () => cp.describe('managedresourcedefinitions.apiextensions.crossplane.io', mrdName)).catch((e: Error) => ({ error: e.message.slice(0, 1500) }) as Obj);
       const mrds = await cp.list('managedresourcedefinitions.apiextensions.crossplane.io').catch((e: Error) => [{ metadata: { name: `(cannot list: ${e.message.slice(0, 200)})` } }]);
-      const objectCrd = await cp.get('crd', 'objects.kubernetes.crossplane.io');
+      const crdFacts = async (crdName: string) => {
+        const c = await cp.get('crd', crdName);
+        return {
+          conversion: c?.spec.conversion ? { ...c.spec.conversion, ...(c.spec.conversion.webhook ? { webhook: { ...c.spec.conversion.webhook, clientConfig: { ...c.spec.conversion.webhook.clientConfig, caBundle: c.spec.conversion.webhook.clientConfig?.caBundle ? '(set)' : undefined } } } : {}) } : undefined,
+          owners: ((c?.metadata.ownerReferences ?? []) as Obj[]).map((o) => `${o.kind}/${o.name}${o.controller ? ' (controller)' : ''}`),
+        };
+      };
       seen.providerPackageObjects = {
+        namespacedObjectMrd: mrd.error ? mrd.error : `${mrdName} state=${mrd.spec.state} ${condLine(mrd)}`,
         managedResourceDefinitions: mrds.map((m) => `${m.metadata.name} state=${m.spec?.state ?? '?'} ${condLine(m)}`),
-        clusterObjectCrdConversion: objectCrd?.spec.conversion,
-        clusterObjectCrdOwners: (objectCrd?.metadata.ownerReferences ?? []).map((o: Obj) => `${o.kind}/${o.name}${o.controller ? ' (controller)' : ''}`),
+        crds: {
+          'objects.kubernetes.crossplane.io': await crdFacts('objects.kubernetes.crossplane.io'),
+          'objects.kubernetes.m.crossplane.io': await crdFacts('objects.kubernetes.m.crossplane.io'),
+          'clusterproviderconfigs.kubernetes.m.crossplane.io': await crdFacts('clusterproviderconfigs.kubernetes.m.crossplane.io'),
+        },
       };
 
       // The API came from the package: a seed becomes Ready through the Composition that calls the function by name.
