@@ -246,6 +246,13 @@ describe.skipIf(!available)('the Crossplane 2 API on a real control plane (kube-
       const desiredSts = observed.objs.find((o) => o.spec.forProvider.manifest.kind === 'StatefulSet')!.spec.forProvider.manifest;
       const running = await cp.get('statefulset', name, ns);
       const templateEqual = canonical(desiredSts.spec.template.metadata) === canonical(pick(running!.spec.template.metadata, ['annotations', 'labels']));
+      // The guide's pre-flight for step 6: a server-side dry run of what the Object will write. An unchanged
+      // generation means an unchanged spec: nothing for the StatefulSet controller to roll.
+      const dry = await cp.k(['apply', '--server-side', '--dry-run=server', '--field-manager=preflight', '--force-conflicts', '-o', 'json', '-f', '-'], JSON.stringify(desiredSts));
+      const dryRun = JSON.parse(dry) as Obj;
+      const preflight = { liveGeneration: running!.metadata.generation, dryRunGeneration: dryRun.metadata.generation, podTemplateUnchanged: canonical(dryRun.spec.template) === canonical(running!.spec.template) };
+      expect(preflight.dryRunGeneration).toBe(preflight.liveGeneration);
+      expect(preflight.podTemplateUnchanged).toBe(true);
       const observeSeconds = (Date.now() - observeStart) / 1000;
       const observeApplied = cond(observed.xr, 'ResourcesApplied');
       record('adoption step 5: API installed, Observe only', observeSeconds, observed.xr, `XR uid unchanged ${observed.xr.metadata.uid}; phase ${observed.xr.status.phase}, readyReplicas ${observed.xr.status.readyReplicas}; pod template metadata equal to the render: ${templateEqual}; ResourcesApplied: ${String(observeApplied?.message).slice(0, 300)}`);
@@ -283,6 +290,7 @@ describe.skipIf(!available)('the Crossplane 2 API on a real control plane (kube-
         observeOnlyResourcesApplied: `${observeApplied?.status}/${observeApplied?.reason}: ${String(observeApplied?.message).slice(0, 400)}`,
         takeoverToReadySeconds: round(takeoverSeconds),
         podTemplateMetadataEqualToRender: templateEqual,
+        preflightDryRun: preflight,
         before: operatorMade,
         afterObserve,
         after,
@@ -406,7 +414,7 @@ describe.skipIf(!available)('the Crossplane 2 API on a real control plane (kube-
       // The managed resource activation policy Crossplane's Helm chart creates by default (provider.defaultActivations:
       // ["*"], `crossplane core init --activation=*`): provider-kubernetes declares SafeStart, so without it the
       // package manager leaves its managed resource definitions Inactive and installs none of their CRDs.
-      await cp.apply([{ apiVersion: 'apiextensions.crossplane.io/v1alpha1', kind: 'ManagedResourceActivationPolicy', metadata: { name: 'default' }, spec: { activations: ['*'] } }]);
+      await cp.apply([{ apiVersion: 'apiextensions.crossplane.io/v1alpha1', kind: 'ManagedResourceActivationPolicy', metadata: { name: 'default' }, spec: { activate: ['*'] } }]);
       // Only the Configuration, as deploy/configuration-v2.yaml has it (package xpkg.crossplane.io/streambus-io/...).
       await cp.apply(readFileSync(join(ROOT, 'deploy/configuration-v2.yaml'), 'utf8'));
       step(`applied deploy/configuration-v2.yaml (${configuration.spec.package})`);
