@@ -411,10 +411,10 @@ describe.skipIf(!available)('the Crossplane 2 API on a real control plane (kube-
           spec: { matchImages: [{ type: 'Prefix', prefix: `xpkg.crossplane.io/${from}` }], rewriteImage: { prefix: `${REGISTRY}/${to}` } },
         })),
       );
-      // The managed resource activation policy Crossplane's Helm chart creates by default (provider.defaultActivations:
-      // ["*"], `crossplane core init --activation=*`): provider-kubernetes declares SafeStart, so without it the
-      // package manager leaves its managed resource definitions Inactive and installs none of their CRDs.
-      await cp.apply([{ apiVersion: 'apiextensions.crossplane.io/v1alpha1', kind: 'ManagedResourceActivationPolicy', metadata: { name: 'default' }, spec: { activate: ['*'] } }]);
+      // provider-kubernetes declares SafeStart: without an activation policy the package manager leaves its managed
+      // resource definitions Inactive and installs none of their CRDs. This harness's Crossplane has no default
+      // policy (Crossplane's Helm chart would make one activating "*"), so the project's own policy is the only one.
+      await cp.apply(readFileSync(join(ROOT, 'deploy/provider-kubernetes/activation-policy.yaml'), 'utf8'));
       // Only the Configuration, as deploy/configuration-v2.yaml has it (package xpkg.crossplane.io/streambus-io/...).
       await cp.apply(readFileSync(join(ROOT, 'deploy/configuration-v2.yaml'), 'utf8'));
       step(`applied deploy/configuration-v2.yaml (${configuration.spec.package})`);
@@ -484,6 +484,7 @@ describe.skipIf(!available)('the Crossplane 2 API on a real control plane (kube-
           owners: ((c?.metadata.ownerReferences ?? []) as Obj[]).map((o) => `${o.kind}/${o.name}${o.controller ? ' (controller)' : ''}`),
         };
       };
+      expect(mrd.spec?.state, mrd.error).toBe('Active'); // activated by deploy/provider-kubernetes/activation-policy.yaml
       seen.providerPackageObjects = {
         namespacedObjectMrd: mrd.error ? mrd.error : `${mrdName} state=${mrd.spec.state} ${condLine(mrd)}`,
         managedResourceDefinitions: mrds.map((m) => `${m.metadata.name} state=${m.spec?.state ?? '?'} ${condLine(m)}`),
