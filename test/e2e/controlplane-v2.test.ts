@@ -2,13 +2,15 @@
  * Issue 15's live proofs on a real control plane (test/helpers/controlplane.ts: real kube-apiserver, Crossplane
  * v2.2.1 with its own certificates and RBAC, provider-kubernetes v1.2.1, kwok for nodes):
  *
- * 1. the Crossplane 2 API (apis/v2/xrd.yaml, compositions/v2/): the five seed manifests, applied unchanged, are
- *    namespaced StreamBusCluster XRs that become Ready (phase Running); their connection details land in the composed
- *    Secret `<name>-connection`;
- * 2. operator adoption without an outage (docs/upgrading.md, "Moving from the operator"): a cluster made the
- *    operator's way is observed, then taken over, with the pod and PVC UIDs unchanged;
- * 3. the v2 Configuration installed alone, from the local registry: Crossplane resolves its dependsOn (the Function
- *    under the name the Compositions call, provider-kubernetes) through ImageConfig rewrites, and a seed becomes Ready.
+ * 1. operator adoption without an outage (docs/upgrading.md, "Moving from the operator"): the operator's CRD, a
+ *    StreamBusCluster and the objects it owns, running; detached, annotated Observe; then the Crossplane 2 API
+ *    (apis/v2/xrd.yaml, compositions/v2/) is installed and adopts the CRD; then the take-over: pod and PVC UIDs
+ *    unchanged, the XR Ready;
+ * 2. on the same control plane, the five seed manifests, applied unchanged, are namespaced StreamBusCluster XRs that
+ *    become Ready (phase Running); their connection details land in the composed Secret `<name>-connection`;
+ * 3. on a fresh control plane, the v2 Configuration installed alone, from the local registry: Crossplane resolves its
+ *    dependsOn (the Function under the name the Compositions call, provider-kubernetes) through ImageConfig rewrites,
+ *    the harness plays the package runtime for both revisions, and a seed becomes Ready.
  *
  * Figures (time to Ready, conditions seen, the adoption evidence) are printed at the end and written to
  * .tmp/controlplane-v2-report.json.
@@ -524,4 +526,3 @@ function canonical(v: unknown): string {
   return JSON.stringify(v);
 }
 
-void REGISTRY;
