@@ -755,6 +755,117 @@ export class ControlPlane {
     if (opts.directModeRbac !== false) await this.apply(readFileSync(join(ROOT, 'deploy/rbac/direct-mode-clusterrole.yaml'), 'utf8'));
   }
 
+  // --------------------------------------------------------------------------- Crossplane 2 API and packages (issue 15)
+  /**
+   * The Crossplane 2 API as docs/install.md applies it without the Configuration: the v2 XRD (namespaced
+   * StreamBusCluster XRs, apis/v2/xrd.yaml), compositions/v2/*.yaml and (unless told otherwise) the Direct-mode
+   * ClusterRole. A v2 XRD has no claims, so it is never Offered: it is ready when Established.
+   */
+  async installApiV2(opts: { directModeRbac?: boolean } = {}): Promise<void> {
+    await this.apply(readFileSync(join(ROOT, 'apis/v2/xrd.yaml'), 'utf8'));
+    await waitFor('the v2 XRD to be Established', async () => {
+      const x = await this.get('compositeresourcedefinitions.apiextensions.crossplane.io', 'streambusclusters.streambus.io');
+      return ((x?.status?.conditions ?? []) as Obj[]).some((y) => y.type === 'Established' && y.status === 'True');
+    }, 120_000, 1000, () => this.describe('xrd', 'streambusclusters.streambus.io'));
+    for (const f of readdirSync(join(ROOT, 'compositions/v2')).filter((x) => x.endsWith('.yaml')).sort()) {
+      await this.apply(readFileSync(join(ROOT, 'compositions/v2', f), 'utf8'));
+    }
+    if (opts.directModeRbac !== false) await this.apply(readFileSync(join(ROOT, 'deploy/rbac/direct-mode-clusterrole.yaml'), 'utf8'));
+  }
+
+  /** Builds the project's three packages (scripts/build-xpkg.sh) into a folder of this run; returns their paths. */
+  async buildPackages(): Promise<{ function: string; configuration: string; configurationV2: string }> {
+    const out = join(this.dir, 'xpkg-all');
+    const build = await run('bash', [join(ROOT, 'scripts/build-xpkg.sh'), '-o', out], { timeoutMs: 180_000 });
+    if (build.code !== 0) throw new Error(`build-xpkg: ${build.stderr}`);
+    return { function: join(out, 'function-streambus.xpkg'), configuration: join(out, 'configuration-streambus.xpkg'), configurationV2: join(out, 'configuration-streambus-v2.xpkg') };
+  }
+
+  /**
+   * provider-kubernetes' package built from its module's package/ folder (crossplane.yaml + CRDs; no runtime image:
+   * the provider runs out of band), in a folder of this run. The module comes from the Go module cache
+   * (`go mod download`, which the tool build filled).
+   */
+  async buildProviderPackage(version = 'v1.2.1'): Promise<string> {
+    const dl = await run('go', ['mod', 'download', '-json', `github.com/crossplane-contrib/provider-kubernetes@${version}`], { timeoutMs: 300_000 });
+    if (dl.code !== 0) throw new Error(`go mod download provider-kubernetes@${version}: ${dl.stderr}${dl.stdout}`);
+    const dir = (JSON.parse(dl.stdout) as Obj).Dir as string;
+    const out = join(this.dir, 'xpkg-provider');
+    mkdirSync(out, { recursive: true });
+    const file = join(out, `provider-kubernetes-${version}.xpkg`);
+    const b = await run(join(TOOLS_BIN, 'crossplane'), ['xpkg', 'build', '--package-root', join(dir, 'package'), '--examples-root', join(out, 'no-examples'), '-o', file], { timeoutMs: 180_000 });
+    if (b.code !== 0) throw new Error(`crossplane xpkg build (provider-kubernetes): ${b.stderr}${b.stdout}`);
+    return file;
+  }
+
+  /** `crossplane xpkg push` of a package file to the local registry (ref e.g. 127.0.0.1:5000/org/name:tag). */
+  async pushPackage(file: string, ref: string): Promise<void> {
+    const push = await run('ip', ['netns', 'exec', this.ns, join(TOOLS_BIN, 'crossplane'), 'xpkg', 'push', '-f', file, ref], { timeoutMs: 120_000 });
+    if (push.code !== 0) throw new Error(`xpkg push ${ref}: ${push.stderr}${push.stdout}`);
+  }
+
+  /** A serving certificate signed by Crossplane's CA (Secret crossplane-root-ca), in a folder: tls.crt, tls.key, ca.crt. */
+  private async crossplaneSignedCerts(name: string, cn: string): Promise<string> {
+    const root = await this.get('secret', 'crossplane-root-ca', 'crossplane-system');
+    if (!root) throw new Error('no crossplane-root-ca Secret');
+    const pki = join(this.dir, `pki-${name}`);
+    mkdirSync(pki, { recursive: true });
+    writeFileSync(join(pki, 'xp-ca.crt'), Buffer.from(root.data['tls.crt'], 'base64'));
+    writeFileSync(join(pki, 'xp-ca.key'), Buffer.from(root.data['tls.key'], 'base64'));
+    signLeaf(pki, 'leaf', cn, 'xp-ca', 'extendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1');
+    const certs = join(this.dir, `certs-${name}`);
+    mkdirSync(certs, { recursive: true });
+    writeFileSync(join(certs, 'tls.crt'), readFileSync(join(pki, 'leaf.crt')));
+    writeFileSync(join(certs, 'tls.key'), readFileSync(join(pki, 'leaf.key')));
+    writeFileSync(join(certs, 'ca.crt'), readFileSync(join(pki, 'xp-ca.crt')));
+    return certs;
+  }
+
+  private async tlsSecret(name: string, certs: string): Promise<void> {
+    const b64 = (f: string) => readFileSync(join(certs, f)).toString('base64');
+    await this.apply([{ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: 'crossplane-system' }, type: 'kubernetes.io/tls', data: { 'tls.crt': b64('tls.crt'), 'tls.key': b64('tls.key'), 'ca.crt': b64('ca.crt') } }]);
+  }
+
+  /** Patches a package revision's status as the package runtime controller does (retrying conflicts), with RuntimeHealthy=True. */
+  private async reportRuntime(resource: string, revision: string, status: Obj): Promise<void> {
+    await waitFor(`${resource} ${revision} to take the runtime's status`, async () => {
+      const cur = await this.get(resource, revision);
+      if (!cur) return undefined;
+      const conditions = ((cur.status?.conditions ?? []) as Obj[]).filter((c) => c.type !== 'RuntimeHealthy');
+      conditions.push({ type: 'RuntimeHealthy', status: 'True', reason: 'HealthyPackageRevision', lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') });
+      const r = await this.kubectl(['patch', resource, revision, '--subresource=status', '--type=merge', '-p',
+        JSON.stringify({ metadata: { resourceVersion: cur.metadata.resourceVersion }, status: { ...status, conditions } })]);
+      return r.code === 0 || undefined;
+    }, 60_000, 500);
+  }
+
+  /**
+   * Plays the External package runtime for a FunctionRevision Crossplane made itself (e.g. for a dependency of a
+   * Configuration): serving certificate from Crossplane's CA, the built function started with it on FUNCTION_PORT,
+   * the revision told its TLS Secret and endpoint, RuntimeHealthy=True.
+   */
+  async serveFunctionRevision(revision: string): Promise<void> {
+    const certs = await this.crossplaneSignedCerts(`fnrev-${revision}`, revision);
+    const secretName = `${revision}-tls-server`;
+    await this.tlsSecret(secretName, certs);
+    this.startFunction(certs);
+    await this.waitPort(FUNCTION_PORT, 'function-streambus');
+    await this.reportRuntime('functionrevisions.pkg.crossplane.io', revision, { tlsServerSecretName: secretName, endpoint: `dns:///localhost:${FUNCTION_PORT}` });
+  }
+
+  /**
+   * Plays the External package runtime for a ProviderRevision (the provider itself is the out-of-band
+   * provider-kubernetes this harness started): a TLS server Secret signed by Crossplane's CA (the package manager
+   * puts its tls.crt into the conversion webhooks of the provider's CRDs as caBundle), the revision told its name,
+   * RuntimeHealthy=True.
+   */
+  async serveProviderRevision(revision: string): Promise<void> {
+    const certs = await this.crossplaneSignedCerts(`provrev-${revision}`, revision);
+    const secretName = `${revision}-tls-server`;
+    await this.tlsSecret(secretName, certs);
+    await this.reportRuntime('providerrevisions.pkg.crossplane.io', revision, { tlsServerSecretName: secretName });
+  }
+
   // --------------------------------------------------------------------------- diagnostics and teardown
   async describe(kind: string, name: string, namespace?: string): Promise<string> {
     const r = await this.kubectl(['get', kind, name, '-o', 'yaml', ...(namespace ? ['-n', namespace] : [])]);

@@ -58,6 +58,7 @@ const ALLOWED = new Set([
   'pkg.crossplane.io/v1beta1/ImageConfig',
   'kubernetes.crossplane.io/v1alpha1/ProviderConfig',
   'kubernetes.m.crossplane.io/v1alpha1/ClusterProviderConfig',
+  'apiextensions.crossplane.io/v1alpha1/ManagedResourceActivationPolicy',
   'rbac.authorization.k8s.io/v1/ClusterRole',
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding',
   'streambus.io/v1alpha1/StreamBusCluster',
