@@ -489,7 +489,7 @@ describe.skipIf(!available)('the Crossplane 2 API on a real control plane (kube-
       expect(mrd.spec?.state, mrd.error).toBe('Active'); // activated by deploy/provider-kubernetes/activation-policy.yaml
       seen.providerPackageObjects = {
         namespacedObjectMrd: mrd.error ? mrd.error : `${mrdName} state=${mrd.spec.state} ${condLine(mrd)}`,
-        managedResourceDefinitions: mrds.map((m) => `${m.metadata.name} state=${m.spec?.state ?? '?'} ${condLine(m)}`),
+        managedResourceDefinitions: mrds.map((m) => `${m.metadata.name} state=${(m as Obj).spec?.state ?? '?'} ${condLine(m)}`),
         crds: {
           'objects.kubernetes.crossplane.io': await crdFacts('objects.kubernetes.crossplane.io'),
           'objects.kubernetes.m.crossplane.io': await crdFacts('objects.kubernetes.m.crossplane.io'),
