@@ -63,33 +63,6 @@ async function waitReady(cp: ControlPlane, ns: string, name: string, since: numb
   return { xr, seconds: (Date.now() - since) / 1000 };
 }
 
-/** Nodes, StorageClasses with volumes, and the Secrets the seeds name: as test/e2e/controlplane.test.ts. */
-async function seedInfrastructure(cp: ControlPlane, opts: { full: boolean }): Promise<void> {
-  await cp.addNodes([
-    ...(opts.full
-      ? [0, 1, 2, 3, 4].map((i) => ({
-          name: `streaming-${i}`,
-          labels: { workload: 'streaming', 'node.kubernetes.io/instance-type': 'm5.xlarge', 'topology.kubernetes.io/zone': `zone-${i % 3}` },
-          taints: [{ key: 'dedicated', value: 'streambus', effect: 'NoSchedule' }],
-        }))
-      : []),
-    ...[0, 1, 2, 3, 4, 5].map((i) => ({ name: `general-${i}`, labels: { 'topology.kubernetes.io/zone': `zone-${i % 3}` } })),
-  ]);
-  await cp.addStorage('standard', ['2Gi', '5Gi', '10Gi'], 14);
-  if (!opts.full) return;
-  await cp.addStorage('fast-ssd', ['50Gi', '100Gi', '200Gi'], 20);
-  await cp.addStorage('encrypted-ssd', ['20Gi', '50Gi'], 4);
-  const secret = (ns: string, name: string, data: Record<string, string>) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: ns }, data });
-  const b64 = (s: string) => Buffer.from(s).toString('base64');
-  await cp.apply([
-    secret('default', 'streambus-tls-certs', { 'tls.crt': b64('cert'), 'tls.key': b64('key') }),
-    secret('default', 'streambus-ca-cert', { 'ca.crt': b64('-----BEGIN CERTIFICATE-----\ntest\n-----END CERTIFICATE-----\n') }),
-    secret('production', 'streambus-tls-certs', { 'tls.crt': b64('cert'), 'tls.key': b64('key') }),
-    secret('platform', 'streambus-tls-certs', { 'tls.crt': b64('cert'), 'tls.key': b64('key') }),
-    secret('platform', 'streambus-jwt-secret', { secret: b64('jwt') }),
-  ]);
-}
-
 describe.skipIf(!available)('the Crossplane 2 API on a real control plane (kube-apiserver, Crossplane v2.2.1, provider-kubernetes v1.2.1, kwok)', () => {
   afterAll(() => {
     mkdirSync(join(ROOT, '.tmp'), { recursive: true });
@@ -121,7 +94,7 @@ describe.skipIf(!available)('the Crossplane 2 API on a real control plane (kube-
       await cp.installFunction(functionName());
       // The API is installed by the first test, after the operator's cluster exists (as when moving from the
       // operator), or by whichever test runs first.
-      await seedInfrastructure(cp, { full: true });
+      await cp.seedInfrastructure({ full: true });
       report.boot.direct = { ...cp.timings };
     }, 1_200_000);
 
@@ -374,7 +347,7 @@ describe.skipIf(!available)('the Crossplane 2 API on a real control plane (kube-
 
     beforeAll(async () => {
       cp = await ControlPlane.start();
-      await seedInfrastructure(cp, { full: false });
+      await cp.seedInfrastructure({ full: false });
       report.boot.configuration = { ...cp.timings };
     }, 1_200_000);
 

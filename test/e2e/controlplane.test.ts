@@ -66,30 +66,7 @@ describe.skipIf(!available)('on a real control plane (kube-apiserver, Crossplane
     await cp.installFunction(functionName());
     // The Direct-mode ClusterRole is applied later, by the scenario that first shows what happens without it.
     await cp.installApi({ directModeRbac: false });
-    // Nodes: five for production (nodeSelector workload=streaming, instance type m5.xlarge, a dedicated taint, one
-    // broker per host required), six for everything else.
-    await cp.addNodes([
-      ...[0, 1, 2, 3, 4].map((i) => ({
-        name: `streaming-${i}`,
-        labels: { workload: 'streaming', 'node.kubernetes.io/instance-type': 'm5.xlarge', 'topology.kubernetes.io/zone': `zone-${i % 3}` },
-        taints: [{ key: 'dedicated', value: 'streambus', effect: 'NoSchedule' }],
-      })),
-      ...[0, 1, 2, 3, 4, 5].map((i) => ({ name: `general-${i}`, labels: { 'topology.kubernetes.io/zone': `zone-${i % 3}` } })),
-    ]);
-    // Pre-made volumes for every StorageClass the examples name (no provisioner here), plenty of each size.
-    await cp.addStorage('standard', ['2Gi', '5Gi', '10Gi'], 14);
-    await cp.addStorage('fast-ssd', ['50Gi', '100Gi', '200Gi'], 20);
-    await cp.addStorage('encrypted-ssd', ['20Gi', '50Gi'], 4);
-    // The Secrets the secure, production and multi-tenant claims name (kwok does not mount them; the function reads the CA).
-    const secret = (ns: string, name: string, data: Record<string, string>) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: ns }, data });
-    const b64 = (s: string) => Buffer.from(s).toString('base64');
-    await cp.apply([
-      secret('default', 'streambus-tls-certs', { 'tls.crt': b64('cert'), 'tls.key': b64('key') }),
-      secret('default', 'streambus-ca-cert', { 'ca.crt': b64('-----BEGIN CERTIFICATE-----\ntest\n-----END CERTIFICATE-----\n') }),
-      secret('production', 'streambus-tls-certs', { 'tls.crt': b64('cert'), 'tls.key': b64('key') }),
-      secret('platform', 'streambus-tls-certs', { 'tls.crt': b64('cert'), 'tls.key': b64('key') }),
-      secret('platform', 'streambus-jwt-secret', { secret: b64('jwt') }),
-    ]);
+    await cp.seedInfrastructure({ full: true });
     Object.assign(report.boot, cp.timings);
   }, 1_200_000);
 
@@ -252,9 +229,10 @@ describe.skipIf(!available)('on a real control plane (kube-apiserver, Crossplane
       await cp.k(['cordon', ...nodes]);
       try {
         await cp.k(['delete', 'pod', `${name}-1`, '-n', ns, '--grace-period=5', '--wait=false']);
-        const degraded = await waitFor('phase Degraded with 2/3 brokers ready', async () => {
+        // The claim's status fields and its conditions are copied from the XR separately: wait for both to agree.
+        const degraded = await waitFor('phase Degraded with 2/3 brokers ready and BrokersReady=False', async () => {
           const { c, p } = await track();
-          return p === 'Degraded' ? c : undefined;
+          return p === 'Degraded' && cond(c, 'BrokersReady')?.status === 'False' ? c : undefined;
         }, 240_000, 500, async () => `phases ${phases.join(' → ')}`);
         expect(degraded.status.readyReplicas).toBe(2);
         expect(cond(degraded, 'BrokersReady')).toMatchObject({ status: 'False', reason: 'BrokersNotReady' });

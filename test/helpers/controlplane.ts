@@ -554,6 +554,38 @@ export class ControlPlane {
     await this.apply(docs);
   }
 
+  /**
+   * What the seed examples need besides the API: nodes (five for production: nodeSelector workload=streaming,
+   * instance type m5.xlarge, a dedicated taint, one broker per host required; six general ones), StorageClasses
+   * with pre-made volumes of every size they ask for (no provisioner here), and the Secrets they name (kwok does not
+   * mount them; the function reads the CA). `full: false` gives only the general nodes and the standard class.
+   */
+  async seedInfrastructure(opts: { full: boolean }): Promise<void> {
+    await this.addNodes([
+      ...(opts.full
+        ? [0, 1, 2, 3, 4].map((i) => ({
+            name: `streaming-${i}`,
+            labels: { workload: 'streaming', 'node.kubernetes.io/instance-type': 'm5.xlarge', 'topology.kubernetes.io/zone': `zone-${i % 3}` },
+            taints: [{ key: 'dedicated', value: 'streambus', effect: 'NoSchedule' }],
+          }))
+        : []),
+      ...[0, 1, 2, 3, 4, 5].map((i) => ({ name: `general-${i}`, labels: { 'topology.kubernetes.io/zone': `zone-${i % 3}` } })),
+    ]);
+    await this.addStorage('standard', ['2Gi', '5Gi', '10Gi'], 14);
+    if (!opts.full) return;
+    await this.addStorage('fast-ssd', ['50Gi', '100Gi', '200Gi'], 20);
+    await this.addStorage('encrypted-ssd', ['20Gi', '50Gi'], 4);
+    const secret = (ns: string, name: string, data: Record<string, string>) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: ns }, data });
+    const b64 = (s: string) => Buffer.from(s).toString('base64');
+    await this.apply([
+      secret('default', 'streambus-tls-certs', { 'tls.crt': b64('cert'), 'tls.key': b64('key') }),
+      secret('default', 'streambus-ca-cert', { 'ca.crt': b64('-----BEGIN CERTIFICATE-----\ntest\n-----END CERTIFICATE-----\n') }),
+      secret('production', 'streambus-tls-certs', { 'tls.crt': b64('cert'), 'tls.key': b64('key') }),
+      secret('platform', 'streambus-tls-certs', { 'tls.crt': b64('cert'), 'tls.key': b64('key') }),
+      secret('platform', 'streambus-jwt-secret', { secret: b64('jwt') }),
+    ]);
+  }
+
   // --------------------------------------------------------------------------- Crossplane
   /** A ServiceAccount's token (TokenRequest), ca.crt and namespace in a folder, as the kubelet mounts them. */
   private async serviceAccountDir(sa: string, namespace = 'crossplane-system'): Promise<string> {
