@@ -33,8 +33,14 @@ export interface ClusterModel extends ClusterIdentity {
     clientService: string;
     configMap: string;
   };
-  /** Labels on every composed object. */
+  /**
+   * The labels of every composed object. Not the version: an image change would then rewrite every composed object
+   * (in Object mode each one a provider-kubernetes sync and several watch events counted by Crossplane's XR circuit
+   * breaker) where only the StatefulSet changes.
+   */
   labels: Record<string, string>;
+  /** app.kubernetes.io/version (the image tag): on the StatefulSet and its pods only. */
+  versionLabel: Record<string, string>;
   /** The StatefulSet selector: stable for the life of the cluster, never user-extended. */
   selectorLabels: Record<string, string>;
   storageClass: string | undefined;
@@ -99,8 +105,8 @@ export function buildModel(id: ClusterIdentity, spec: StreamBusClusterSpec, inpu
       'app.kubernetes.io/component': 'broker',
       'app.kubernetes.io/part-of': 'streambus',
       'app.kubernetes.io/managed-by': 'function-streambus',
-      'app.kubernetes.io/version': sanitizeLabelValue(imageTag),
     },
+    versionLabel: { 'app.kubernetes.io/version': sanitizeLabelValue(imageTag) },
     selectorLabels,
     storageClass: spec.storage.class ?? input.defaultStorageClass,
   };

@@ -44,7 +44,7 @@ export function configHash(brokerYaml: string): string {
 
 export function statefulSet(m: ClusterModel, brokerYaml: string): Record<string, unknown> {
   const { spec } = m;
-  const podLabels = { ...(spec.podLabels ?? {}), ...m.labels };
+  const podLabels = { ...(spec.podLabels ?? {}), ...m.labels, ...m.versionLabel };
   const podAnnotations: Record<string, string> = { ...scrapeAnnotations(m), ...(spec.podAnnotations ?? {}), [CONFIG_HASH_ANNOTATION]: configHash(brokerYaml) };
   // AppArmor annotations naming a container the pod does not have move to the broker container (apparmor.ts).
   const appArmor = misdirectedAppArmor(m, podContainerNames(m.spec));
@@ -107,7 +107,7 @@ export function statefulSet(m: ClusterModel, brokerYaml: string): Record<string,
   return {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
-    metadata: { name: m.names.statefulSet, namespace: m.namespace, labels: m.labels },
+    metadata: { name: m.names.statefulSet, namespace: m.namespace, labels: { ...m.labels, ...m.versionLabel } },
     spec: {
       serviceName: m.names.headlessService,
       replicas: m.replicas,
