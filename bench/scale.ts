@@ -24,7 +24,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { CROSSPLANE_VERSION, ControlPlane, waitFor } from '../test/helpers/controlplane.js';
 
 type Obj = Record<string, any>;
@@ -64,6 +64,8 @@ export interface BatchResult {
   breakerEventsPerClaim: number;
   breakerOpens: number;
   responsiveFalse: Record<string, string>;
+  /** By example: how many XRs hold how many composed resources (spec.resourceRefs), e.g. { minimal: { '6': 20 } }. */
+  composedPerXr: Record<string, Record<string, number>>;
   cpuSecondsUntilReady: Record<string, number>;
   attribution?: Record<string, number>;
 }
@@ -95,6 +97,8 @@ export interface ScaleResult {
   batches: BatchResult[];
   steady?: SteadyResult;
   roll?: RollResult;
+  /** Why the batches stopped early, if they did (the figures of the batches before stand). */
+  error?: string;
   functionPeakRssMiB: number;
   rssMiB: Record<string, number>;
 }
@@ -287,8 +291,10 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
     log(`control plane up in ${bootSeconds} s (${opts.breaker} circuit breaker, ${opts.mode} mode)`);
 
     const batches: BatchResult[] = [];
+    let error: string | undefined;
     const all: { ns: string; name: string }[] = [];
     let logOffset = 0;
+    try {
     for (const [bi, n] of opts.batches.entries()) {
       const claims = Array.from({ length: n }, (_, i) => {
         const example = EXAMPLES[i % EXAMPLES.length]!;
@@ -299,16 +305,22 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
       const before = await snapshot(cp);
       if (opts.debug) logOffset = attribution(cp, 0, new Set()).end;
       const start = Date.now();
-      await cp.apply(claims.map((c) => c.doc));
+      // All at once: one `kubectl apply` per 10 claims, in parallel (a loaded apiserver takes minutes for 100).
+      const chunks = Array.from({ length: Math.ceil(n / 10) }, (_, i) => claims.slice(i * 10, i * 10 + 10));
+      await Promise.all(chunks.map(async (chunk) => {
+        const r = await cp.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=e2e', '-f', '-'], chunk.map((c) => stringify(c.doc)).join('---\n'), 600_000);
+        if (r.code !== 0) throw new Error(`kubectl apply of ${chunk.length} claims: ${r.stderr}`);
+      }));
       log(`batch ${bi}: ${n} claims applied`);
       const times = new Map<string, ClaimTimes>(claims.map((c) => [c.ns, { name: `${c.ns}/${c.doc.metadata.name}`, example: c.example }]));
       const responsiveFalse: Record<string, string> = {};
       const xrNames = new Set<string>();
       const deadline = start + opts.readyTimeoutMs;
       let allReadyAt: number | undefined;
+      let lastXrs: Obj[] = [];
       for (;;) {
         const now = Date.now();
-        const [got, xrs] = await Promise.all([cp.list(CLAIMS), cp.list(XRS)]);
+        const [got, xrs] = await Promise.all([cp.list(CLAIMS), cp.list(XRS)]).catch(() => [[], []] as Obj[][]); // a slow apiserver: next round
         for (const c of got) {
           const t = times.get(c.metadata.namespace);
           if (!t) continue;
@@ -318,6 +330,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
           if (t.running === undefined && c.status?.phase === 'Running') t.running = s;
           if (c.spec?.resourceRef?.name) xrNames.add(c.spec.resourceRef.name);
         }
+        if (xrs.length) lastXrs = xrs;
         for (const x of xrs) {
           const r = cond(x, 'Responsive');
           if (r?.status === 'False' && xrNames.has(x.metadata.name) && !responsiveFalse[x.metadata.name]) responsiveFalse[x.metadata.name] = `${r.reason}: ${r.message}`;
@@ -332,6 +345,14 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
       }
       const after = await snapshot(cp);
       const attr = opts.debug ? attribution(cp, logOffset, xrNames) : undefined;
+      // Nothing dropped: the composed resources each XR of the batch holds, by example (distinct counts).
+      const composed: Record<string, Record<string, number>> = {};
+      for (const x of lastXrs) {
+        const t = times.get(x.metadata.labels?.['crossplane.io/claim-namespace']);
+        if (!t) continue;
+        const k = String((x.spec?.resourceRefs ?? []).length);
+        composed[t.example] = { ...(composed[t.example] ?? {}), [k]: (composed[t.example]?.[k] ?? 0) + 1 };
+      }
       const notReady = [...times.values()].filter((t) => t.ready === undefined || t.running === undefined).map((t) => t.name);
       all.push(...claims.map((c) => ({ ns: c.ns, name: c.doc.metadata.name as string })));
       const b: BatchResult = {
@@ -344,15 +365,21 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
         breakerEventsPerClaim: round((after.breakerEvents - before.breakerEvents) / n),
         breakerOpens: after.breakerOpens - before.breakerOpens,
         responsiveFalse,
+        composedPerXr: composed,
         cpuSecondsUntilReady: cpuDelta(before, after),
         ...(attr ? { attribution: attr.counts } : {}),
       };
       batches.push(b);
       log(`batch ${bi}: ${n - notReady.length}/${n} Ready+Running${b.allReadySeconds ? ` in ${b.allReadySeconds} s` : ''}; breaker events/claim ${b.breakerEventsPerClaim}, opens ${b.breakerOpens}, Responsive=False on ${Object.keys(responsiveFalse).length}`);
     }
+    } catch (err) {
+      // A later batch failing (e.g. a loaded apiserver refusing) keeps the figures of the earlier ones.
+      error = err instanceof Error ? err.message : String(err);
+      log(`batches stopped: ${error}`);
+    }
 
     let steady: SteadyResult | undefined;
-    if (opts.steadySeconds > 0) {
+    if (opts.steadySeconds > 0 && all.length > 0) {
       await sleep(15_000); // let the last statuses settle
       const a = await snapshot(cp);
       await sleep(opts.steadySeconds * 1000);
@@ -410,6 +437,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
       batches,
       ...(steady ? { steady } : {}),
       ...(roll ? { roll } : {}),
+      ...(error ? { error } : {}),
       functionPeakRssMiB: peakRssMiB(cp.pidOf('function-streambus')),
       rssMiB: cp.memory(),
     };
@@ -452,10 +480,12 @@ export function markdown(r: ScaleResult): string {
   }
   for (const b of r.batches) {
     if (b.attribution) lines.push('', `Batch of ${b.claims}: composed-resource watch events (Crossplane --debug; each update counts twice) by composed resource: ${Object.entries(b.attribution).sort((a, c) => c[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}.`);
+    lines.push('', `Batch of ${b.claims}: composed resources per XR (count: XRs): ${Object.entries(b.composedPerXr).map(([ex, c]) => `${ex} ${Object.entries(c).map(([k, v]) => `${k}: ${v}`).join(', ')}`).join('; ')}.`);
     const rf = Object.entries(b.responsiveFalse);
     if (rf.length) lines.push('', `Batch of ${b.claims}: Responsive=False on ${rf.length} XRs, e.g. ${rf[0]![0]}: ${rf[0]![1]}`);
     if (b.notReady.length) lines.push('', `Batch of ${b.claims}: not Ready+Running within ${o.readyTimeoutMs / 1000} s: ${b.notReady.slice(0, 10).join(', ')}${b.notReady.length > 10 ? ' …' : ''}`);
   }
+  if (r.error) lines.push('', `The batches stopped early: ${r.error}`);
   lines.push('', `Function peak RSS ${r.functionPeakRssMiB} MiB (VmHWM); RSS at the end (MiB): ${JSON.stringify(r.rssMiB)}.`);
   return lines.join('\n');
 }
