@@ -100,7 +100,8 @@ hash_of() { # hash_of WORDS... : files and folders (recursively) and literal str
   done | sha256sum | cut -c1-16
 }
 fresh() { [ "$force" -eq 0 ] && [ -f "$out/$1" ] && [ -f "$out/$1.key" ] && [ "$(cat "$out/$1.key")" = "$2" ]; }
-record() { echo "$2" > "$out/$1.key"; }
+built=0
+record() { echo "$2" > "$out/$1.key"; built=1; }
 
 # sri_check FILE INTEGRITY: an npm integrity string (sha512-BASE64) against the file.
 sri_check() {
@@ -306,7 +307,8 @@ build_ghostunnel() {
   record ghostunnel.tar "$key"
 }
 
-# ------------------------------------------------------------------------------------------------------ summary
+# ------------------------------------------------------------------------------------------------------ # images.json is rewritten only when something was built (computing the gzip sizes takes ~15 s).
+if [ "$built" -eq 1 ] || [ ! -f "$out/images.json" ]; then summary; else echo ">> every image is cached: $out/images.json" >&2; fi
 summary() {
   node - "$out" <<'EOF'
 const fs = require('fs'), path = require('path'), zlib = require('zlib'), cp = require('child_process');
@@ -348,4 +350,5 @@ for t in "${targets[@]}"; do
     ghostunnel) build_ghostunnel ;;
   esac
 done
-summary
+# images.json is rewritten only when something was built (computing the gzip sizes takes ~15 s).
+if [ "$built" -eq 1 ] || [ ! -f "$out/images.json" ]; then summary; else echo ">> every image is cached: $out/images.json" >&2; fi
