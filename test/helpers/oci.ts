@@ -55,6 +55,10 @@ export interface RunOptions {
   env?: string[];
   /** Read-only bind mounts: container path -> host path. */
   binds?: Record<string, string>;
+  /** Join this existing network namespace (e.g. a control plane's) instead of making one; `ip` is then 127.0.0.1. */
+  netns?: string;
+  /** Where runc's output goes (default: collected in `logs`). */
+  logFd?: number;
 }
 
 export interface Container {
@@ -78,7 +82,7 @@ let seq = 0;
  */
 export function runContainer(image: Image, opts: RunOptions): Container {
   const n = seq++;
-  if (n > 3) throw new Error('at most 4 containers per test process (addresses are derived from the pid)');
+  if (n > 3 && !opts.netns) throw new Error('at most 4 containers with their own network per test process (addresses are derived from the pid)');
   const pid = process.pid;
   const id = `sb-img-${pid}-${n}`;
   const ns = `sbimg${pid}-${n}`;
@@ -88,7 +92,7 @@ export function runContainer(image: Image, opts: RunOptions): Container {
   const hi = (pid >> 8) & 255;
   const lo = pid & 255;
   const hostIp = `10.${216 + 2 * n}.${hi}.${lo}`;
-  const ip = `10.${217 + 2 * n}.${hi}.${lo}`;
+  const ip = opts.netns ? '127.0.0.1' : `10.${217 + 2 * n}.${hi}.${lo}`;
   const bundle = mkdtempSync(join(tmpdir(), `sb-bundle-${pid}-`));
   const state = join(bundle, 'runc-state');
   let nsMade = false;
@@ -96,20 +100,22 @@ export function runContainer(image: Image, opts: RunOptions): Container {
     spawnSync('runc', ['--root', state, 'kill', id, 'KILL']);
     spawnSync('runc', ['--root', state, 'delete', '--force', id]);
     if (nsMade) spawnSync('ip', ['netns', 'del', ns]);
-    spawnSync('ip', ['link', 'del', host]);
+    if (nsMade) spawnSync('ip', ['link', 'del', host]);
     rmSync(bundle, { recursive: true, force: true });
   };
   try {
-    sh('ip', ['netns', 'add', ns]);
-    nsMade = true;
-    sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-    sh('ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', peer, 'netns', ns]);
-    sh('ip', ['addr', 'add', `${hostIp}/32`, 'dev', host]);
-    sh('ip', ['link', 'set', host, 'up']);
-    sh('ip', ['route', 'add', `${ip}/32`, 'dev', host, 'src', hostIp]);
-    sh('ip', ['-n', ns, 'addr', 'add', `${ip}/32`, 'dev', peer]);
-    sh('ip', ['-n', ns, 'link', 'set', peer, 'up']);
-    sh('ip', ['-n', ns, 'route', 'add', `${hostIp}/32`, 'dev', peer, 'src', ip]);
+    if (!opts.netns) {
+      sh('ip', ['netns', 'add', ns]);
+      nsMade = true;
+      sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+      sh('ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', peer, 'netns', ns]);
+      sh('ip', ['addr', 'add', `${hostIp}/32`, 'dev', host]);
+      sh('ip', ['link', 'set', host, 'up']);
+      sh('ip', ['route', 'add', `${ip}/32`, 'dev', host, 'src', hostIp]);
+      sh('ip', ['-n', ns, 'addr', 'add', `${ip}/32`, 'dev', peer]);
+      sh('ip', ['-n', ns, 'link', 'set', peer, 'up']);
+      sh('ip', ['-n', ns, 'route', 'add', `${hostIp}/32`, 'dev', peer, 'src', ip]);
+    }
 
     sh('runc', ['spec', '--bundle', bundle]);
     const spec = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')) as Obj;
@@ -126,17 +132,18 @@ export function runContainer(image: Image, opts: RunOptions): Container {
     for (const [dest, src] of Object.entries(opts.binds ?? {})) {
       spec.mounts.push({ destination: dest, type: 'bind', source: src, options: ['rbind', 'ro', 'nosuid', 'nodev'] });
     }
-    spec.linux.namespaces = (spec.linux.namespaces as Obj[]).map((x) => (x.type === 'network' ? { type: 'network', path: `/run/netns/${ns}` } : x));
+    spec.linux.namespaces = (spec.linux.namespaces as Obj[]).map((x) => (x.type === 'network' ? { type: 'network', path: `/run/netns/${opts.netns ?? ns}` } : x));
     spec.linux.cgroupsPath = `/${id}`;
     writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec, null, 2));
   } catch (e) {
     destroy();
     throw e;
   }
-  const proc = spawn('runc', ['--root', state, 'run', '--bundle', bundle, id], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = opts.logFd ?? 'pipe';
+  const proc = spawn('runc', ['--root', state, 'run', '--bundle', bundle, id], { stdio: ['ignore', out, out] });
   const logs: string[] = [];
-  proc.stdout!.on('data', (b: Buffer) => logs.push(...b.toString().split('\n').filter(Boolean)));
-  proc.stderr!.on('data', (b: Buffer) => logs.push(...b.toString().split('\n').filter(Boolean)));
+  proc.stdout?.on('data', (b: Buffer) => logs.push(...b.toString().split('\n').filter(Boolean)));
+  proc.stderr?.on('data', (b: Buffer) => logs.push(...b.toString().split('\n').filter(Boolean)));
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   return {
     id,
