@@ -24,6 +24,7 @@ import { runFunction, startServer, type RunningServer } from '../helpers/server.
 import { runContainer, scratch, unpack, type Container, type Image } from '../helpers/oci.js';
 import { IN_CI, ROOT } from '../helpers/tools.js';
 import { service as healthService } from 'grpc-health-check';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 
 type Obj = Record<string, any>;
 const IMAGES = join(ROOT, '.tools', 'images');
@@ -214,4 +215,145 @@ describe.skipIf(!!why || !openssl)('the runtime image (buildah from the Dockerfi
     expect(await c.exited).toBe(0);
     expect(c.logs.join('\n')).toMatch(/draining/);
   }, 60_000);
+});
+
+/** The manifests a render composes (Object mode wraps each in a provider-kubernetes Object). */
+function renderManifests(claimYaml: string, dir: string): Obj[] {
+  const file = join(dir, 'claim.yaml');
+  writeFileSync(file, claimYaml);
+  const out = execFileSync(process.execPath, [join(ROOT, 'dist/src/cli/main.js'), 'render', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return parseAllDocuments(out).map((d) => d.toJSON() as Obj).filter(Boolean).map((o) => o.spec?.forProvider?.manifest ?? o);
+}
+
+const brokerWhy = ['broker.tar', 'ghostunnel.tar'].map((f) => join(IMAGES, f)).find((f) => !existsSync(f));
+if (!why && brokerWhy) {
+  if (IN_CI) throw new Error(`CI=true and ${brokerWhy} is missing (run scripts/build-images.sh)`);
+  process.stderr.write(`\n!!!!!!!!!! SKIPPED: the broker and sidecar image tests: ${brokerWhy} is missing !!!!!!!!!!\n\n`);
+}
+
+describe.skipIf(!!why || !!brokerWhy || !openssl)('the broker and TLS-sidecar images, run with runc exactly as the render\'s pod asks', () => {
+  let work: string;
+  let broker: Image;
+  let proxy: Image;
+  let pki: Pki;
+  const containers: Container[] = [];
+
+  beforeAll(() => {
+    work = scratch('sb-images-pod');
+    chmodSync(work, 0o755);
+    broker = unpack(join(IMAGES, 'broker.tar'), join(work, 'broker'));
+    proxy = unpack(join(IMAGES, 'ghostunnel.tar'), join(work, 'ghostunnel'));
+    pki = makePki();
+  }, 120_000);
+  afterAll(() => {
+    for (const c of containers.reverse()) c.destroy();
+    if (work) rmSync(work, { recursive: true, force: true });
+    if (pki) rmSync(pki.dir, { recursive: true, force: true });
+  });
+
+  it('carry the references the function input defaults to, non-root users, and the broker\'s /bin/sh', () => {
+    expect(broker.ref).toBe('ghcr.io/gstreamio/streambus/broker:v1.0.1');
+    expect(proxy.ref).toBe('docker.io/ghostunnel/ghostunnel:v1.8.4');
+    expect(broker.config.config.User).toBe('1000:1000');
+    expect(proxy.config.config.User).toBe('65532:65532');
+    expect(proxy.config.config.Entrypoint).toEqual(['/usr/bin/ghostunnel']);
+    expect(broker.paths.has('bin/sh')).toBe(true);
+    expect(broker.paths.has('app/streambus-broker')).toBe(true);
+    expect(proxy.paths.has('bin/sh')).toBe(false);
+    // The function input's defaults name exactly these images.
+    const input = parse(readFileSync(join(ROOT, 'package/input/streambus.fn.crossplane.io_inputs.yaml'), 'utf8')) as Obj;
+    const props = input.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties;
+    expect(`${props.defaultImageRepository.default}:${props.defaultImageTag.default}`).toBe(broker.ref);
+    expect(`docker.io/${props.tlsProxyImage.default}`).toBe(proxy.ref);
+  });
+
+  it('the secure example\'s pod (1 broker, mutual TLS): the broker image runs the render\'s /bin/sh command as UID 1000, ghostunnel fronts it, read-only roots, no capabilities', async () => {
+    const claim = (parse(readFileSync(join(ROOT, 'examples/secure/claim.yaml'), 'utf8')) as Obj);
+    claim.spec.replicas = 1;
+    delete claim.spec.image; // the function input's default image: the one scripts/build-images.sh tags
+    const manifests = renderManifests(stringify(claim), work);
+    const sts = manifests.find((m) => m.kind === 'StatefulSet')!;
+    const config = manifests.find((m) => m.kind === 'ConfigMap' && m.data?.['broker.yaml'])!;
+    const pod = sts.spec.template.spec as Obj;
+    const [b, t] = ['broker', 'tls-proxy'].map((n) => (pod.containers as Obj[]).find((c) => c.name === n)!);
+    expect(b!.image).toBe(broker.ref);
+    expect(`docker.io/${t!.image}`).toBe(proxy.ref);
+    expect(b!.command).toEqual(['/bin/sh', '-c']);
+
+    // The pod's volumes, as the kubelet would provide them.
+    const vol = (n: string) => {
+      const d = join(work, 'vol', n);
+      mkdirSync(d, { recursive: true, mode: 0o755 });
+      return d;
+    };
+    const cfg = vol('config');
+    for (const [k, v] of Object.entries(config.data as Record<string, string>)) writeFileSync(join(cfg, k), v, { mode: 0o644 });
+    mkdirSync(join(cfg, 'tls')); // mount points of the nested volumes (a ConfigMap volume is read-only)
+    mkdirSync(join(cfg, 'ca'));
+    const tls = vol('tls');
+    writeFileSync(join(tls, 'tls.crt'), readFileSync(join(pki.dir, 'server.crt')), { mode: 0o644 });
+    writeFileSync(join(tls, 'tls.key'), readFileSync(join(pki.dir, 'server.key')), { mode: 0o644 });
+    writeFileSync(join(tls, 'ca.crt'), pki.ca, { mode: 0o644 });
+    const ca = vol('tls-ca');
+    writeFileSync(join(ca, 'ca.crt'), pki.ca, { mode: 0o644 });
+    const hostDirs: Record<string, string> = { config: cfg, tls, 'tls-ca': ca };
+    const mounts = (c: Obj) => {
+      const ro: Record<string, string> = {};
+      const rw: Record<string, string> = {};
+      for (const m of c.volumeMounts as Obj[]) {
+        const src = hostDirs[m.name] ?? vol(m.name);
+        if (!hostDirs[m.name]) execFileSync('chown', [`${pod.securityContext.runAsUser}:${pod.securityContext.fsGroup}`, src]);
+        (m.readOnly ? ro : rw)[m.mountPath] = src;
+      }
+      return { binds: ro, volumes: rw };
+    };
+    const env = (c: Obj) => (c.env as Obj[]).map((e) => `${e.name}=${e.value ?? (e.valueFrom?.fieldRef?.fieldPath === 'metadata.name' ? 'streambus-secure-0' : 'default')}`);
+    const uid = pod.securityContext.runAsUser as number;
+    const gid = pod.securityContext.runAsGroup as number;
+    const fqdn = 'streambus-secure-0.streambus-secure-headless.default.svc.cluster.local';
+
+    // The broker container: the render's command and args, not the image's entrypoint.
+    const bc = runContainer(broker, { uid, gid, args: [...b!.command, ...b!.args], env: env(b!), ...mounts(b!), hostnames: [fqdn, 'streambus-secure-0'] });
+    containers.push(bc);
+    // The sidecar shares the pod's network namespace; no runAsUser of its own, so the pod's (1000) applies.
+    const ns = `sbimg${process.pid}-${bc.id.split('-').pop()}`;
+    const tc = runContainer(proxy, { uid, gid, args: [...proxy.config.config.Entrypoint, ...t!.args], ...mounts(t!), netns: ns, netnsIp: bc.ip });
+    containers.push(tc);
+
+    const statusPort = (t!.ports as Obj[]).find((p) => p.name === 'proxy-status')!.containerPort as number;
+    const clientPort = (t!.ports as Obj[]).find((p) => p.name === 'client')!.containerPort as number;
+    let status = { code: 0, body: '' };
+    for (let i = 0; i < 150; i++) {
+      if (bc.proc.exitCode !== null) throw new Error(`the broker exited (${bc.proc.exitCode}): ${bc.logs.join('\n')}`);
+      if (tc.proc.exitCode !== null) throw new Error(`ghostunnel exited (${tc.proc.exitCode}): ${tc.logs.join('\n')}`);
+      try {
+        const r = await fetch(`http://${bc.ip}:${statusPort}/_status`);
+        status = { code: r.status, body: await r.text() };
+        if (r.status === 200) break;
+      } catch {
+        /* not yet */
+      }
+      await sleep(200);
+    }
+    // ghostunnel's readiness (the render's readinessProbe) is 200 only when it reaches the broker's client listener.
+    expect(status.code, `${status.body}\n${bc.logs.slice(-20).join('\n')}\n${tc.logs.slice(-20).join('\n')}`).toBe(200);
+    expect(JSON.parse(status.body)).toMatchObject({ ok: true });
+    // A client with a certificate from the cluster's CA gets through the sidecar (a TLS session to port 9092).
+    const peer = await new Promise<string>((resolve, reject) => {
+      const s = connect({ host: bc.ip, port: clientPort, servername: 'localhost', ca: pki.ca, key: pki.client.key, cert: pki.client.cert }, () => {
+        const cn = s.getPeerX509Certificate()?.subject ?? '';
+        s.destroy();
+        resolve(cn);
+      });
+      s.once('error', reject);
+    });
+    expect(peer).toContain('CN=function-streambus');
+    // The image's /bin/sh ran the render's command: the broker id is POD_NAME's ordinal + 1 ($(( ${POD_NAME##*-} + 1 ))).
+    expect(bc.logs.join('\n')).toContain('Broker ID: 1');
+    expect(bc.logs.join('\n')).toContain('Using config file: /etc/streambus/broker.yaml');
+    tc.kill('TERM');
+    bc.kill('TERM');
+    const codes = await Promise.race([Promise.all([bc.exited, tc.exited]), sleep(60_000).then(() => 'timeout')]);
+    expect(codes).not.toBe('timeout');
+  }, 180_000);
 });

@@ -55,8 +55,16 @@ export interface RunOptions {
   env?: string[];
   /** Read-only bind mounts: container path -> host path. */
   binds?: Record<string, string>;
+  /** Writable bind mounts: container path -> host path. */
+  volumes?: Record<string, string>;
+  /** Names /etc/hosts gives the container's address (bind-mounted read-only, as the kubelet does). */
+  hostnames?: string[];
+  /** The container's args instead of the image's entrypoint+cmd (Kubernetes' command+args). */
+  args?: string[];
   /** Join this existing network namespace (e.g. a control plane's) instead of making one; `ip` is then 127.0.0.1. */
   netns?: string;
+  /** With `netns`: the address to report (default 127.0.0.1). */
+  netnsIp?: string;
   /** Where runc's output goes (default: collected in `logs`). */
   logFd?: number;
 }
@@ -92,7 +100,7 @@ export function runContainer(image: Image, opts: RunOptions): Container {
   const hi = (pid >> 8) & 255;
   const lo = pid & 255;
   const hostIp = `10.${216 + 2 * n}.${hi}.${lo}`;
-  const ip = opts.netns ? '127.0.0.1' : `10.${217 + 2 * n}.${hi}.${lo}`;
+  const ip = opts.netns ? (opts.netnsIp ?? '127.0.0.1') : `10.${217 + 2 * n}.${hi}.${lo}`;
   const bundle = mkdtempSync(join(tmpdir(), `sb-bundle-${pid}-`));
   const state = join(bundle, 'runc-state');
   let nsMade = false;
@@ -124,13 +132,20 @@ export function runContainer(image: Image, opts: RunOptions): Container {
     spec.hostname = 'function';
     spec.process.terminal = false;
     spec.process.user = { uid: opts.uid, gid: opts.gid, additionalGids: [opts.gid] };
-    spec.process.args = [...(c.Entrypoint ?? []), ...(c.Cmd ?? [])];
+    spec.process.args = opts.args ?? [...(c.Entrypoint ?? []), ...(c.Cmd ?? [])];
     spec.process.env = [...(c.Env ?? []), ...(opts.env ?? [])];
     spec.process.cwd = c.WorkingDir || '/';
     spec.process.noNewPrivileges = true;
     spec.process.capabilities = { bounding: [], effective: [], inheritable: [], permitted: [], ambient: [] };
     for (const [dest, src] of Object.entries(opts.binds ?? {})) {
       spec.mounts.push({ destination: dest, type: 'bind', source: src, options: ['rbind', 'ro', 'nosuid', 'nodev'] });
+    }
+    for (const [dest, src] of Object.entries(opts.volumes ?? {})) {
+      spec.mounts.push({ destination: dest, type: 'bind', source: src, options: ['rbind', 'rw', 'nosuid', 'nodev'] });
+    }
+    if (opts.hostnames) {
+      writeFileSync(join(bundle, 'hosts'), `127.0.0.1 localhost\n${ip} ${opts.hostnames.join(' ')}\n`);
+      spec.mounts.push({ destination: '/etc/hosts', type: 'bind', source: join(bundle, 'hosts'), options: ['rbind', 'ro'] });
     }
     spec.linux.namespaces = (spec.linux.namespaces as Obj[]).map((x) => (x.type === 'network' ? { type: 'network', path: `/run/netns/${opts.netns ?? ns}` } : x));
     spec.linux.cgroupsPath = `/${id}`;
