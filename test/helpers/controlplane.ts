@@ -240,8 +240,8 @@ export interface FunctionInstallOptions {
 
 export class ControlPlane {
   readonly id: string;
-  /** The FunctionRevision as Crossplane left it (Healthy) before the harness played the runtime's part. */
-  revisionBeforeRuntime?: Obj;
+  /** The FunctionRevision installFunction made, once the Function was Healthy. */
+  functionRevision?: Obj;
   /** The function's container, when installFunction ran the package's image. */
   functionContainer?: Container;
   readonly ns: string;
@@ -767,11 +767,6 @@ export class ControlPlane {
         data: { 'tls.crt': readFileSync(join(certs, 'tls.crt')).toString('base64'), 'tls.key': readFileSync(join(certs, 'tls.key')).toString('base64'), 'ca.crt': readFileSync(join(certs, 'ca.crt')).toString('base64') },
       },
     ]);
-    // Crossplane's own verdict on the revision (package pulled, parsed, installed), before the runtime's part.
-    if (opts.xpkg || opts.runImage) this.revisionBeforeRuntime = await waitFor(`FunctionRevision ${rev.metadata.name} Healthy (Crossplane's verdict on the package)`, async () => {
-      const cur = await this.get('functionrevisions.pkg.crossplane.io', rev.metadata.name);
-      return ((cur?.status?.conditions ?? []) as Obj[]).some((c) => c.type === 'Healthy' && c.status === 'True') ? cur : undefined;
-    }, 180_000, 1000, () => this.describe('functionrevision', rev.metadata.name));
     let port = FUNCTION_PORT;
     if (opts.runImage) {
       // The package's own image (the embedded runtime's layers plus package.yaml), as the Deployment runtime runs
@@ -805,6 +800,7 @@ export class ControlPlane {
       const f = await this.get('functions.pkg.crossplane.io', name);
       return (f?.status?.conditions as Obj[] | undefined)?.some((c) => c.type === 'Healthy' && c.status === 'True');
     }, 120_000, 1000, () => this.describe('function', name));
+    this.functionRevision = await this.get('functionrevisions.pkg.crossplane.io', rev.metadata.name);
   }
 
   /** Starts (or restarts) the function: the built dist/, TLS from `certs` (Crossplane's CA as ca.crt). */
