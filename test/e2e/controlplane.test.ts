@@ -112,6 +112,25 @@ describe.skipIf(!available)('on a real control plane (kube-apiserver, Crossplane
       expect(cond(got, 'Synced')?.status, ex).toBe('True');
       report.scenarios.push({ name: `seed ${ex} (Object mode) Ready`, seconds: Math.round(seconds * 10) / 10, conditions: condLine(got) });
     }
+    // The data path (issue 20): the claim says the broker does not replicate, and the client Service's endpoints, as
+    // the real EndpointSlice controller computes them from the real StatefulSet controller's pod labels, are the data
+    // broker alone; bootstrapServers names it.
+    for (const { ex, got, want } of results) {
+      const c = claimOf(ex);
+      const name: string = c.metadata.name;
+      expect(cond(got, 'DataReplicated'), ex).toMatchObject({ status: 'False', reason: want > 1 ? 'NotReplicatedByBroker' : 'SingleBroker' });
+      expect(got.status.bootstrapServers, ex).toMatch(new RegExp(`^${name}-0\\.${name}-headless\\.${c.metadata.namespace}\\.svc\\.cluster\\.local:\\d+$`));
+      const endpoints = await waitFor(
+        `the client Service ${c.metadata.namespace}/${name}'s EndpointSlices to list its ready endpoints`,
+        async () => {
+          const slices = await cp.list('endpointslices', c.metadata.namespace, `kubernetes.io/service-name=${name}`);
+          const eps = slices.flatMap((sl) => (sl.endpoints ?? []) as Obj[]).filter((e) => e.conditions?.ready);
+          return eps.length > 0 ? eps.map((e) => e.targetRef?.name as string).sort() : undefined;
+        },
+        60_000,
+      );
+      expect(endpoints, `${ex}: the client Service's ready endpoints`).toEqual([`${name}-0`]);
+    }
     // The secure example's AppArmor annotation names no container of ours: the StatefulSet exists (the apiserver took it).
     const secure = await sts('default', 'streambus-secure');
     expect(secure?.spec.template.spec.containers[0].securityContext.appArmorProfile).toEqual({ type: 'RuntimeDefault' });
