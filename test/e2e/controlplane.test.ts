@@ -267,6 +267,53 @@ describe.skipIf(!available)('on a real control plane (kube-apiserver, Crossplane
       record('broker pod deleted: Degraded then Running', started, c, `phases seen: ${phases.join(' → ')}`);
     }, 600_000);
 
+    it('a node drain evicts the data broker through the PodDisruptionBudget; clients are never pointed at another broker', async () => {
+      const started = t0();
+      const podName = `${name}-0`;
+      const before = await cp.get('pod', podName, ns);
+      const node: string = before?.spec.nodeName;
+      expect(node).toBeTruthy();
+      // Sample the client Service's endpoints (the real EndpointSlice controller) all through the drain.
+      const seen = new Set<string>();
+      let emptySamples = 0;
+      let samples = 0;
+      let sampling = true;
+      const sampler = (async () => {
+        while (sampling) {
+          const slices = await cp.list('endpointslices', ns, `kubernetes.io/service-name=${name}`).catch(() => []);
+          const names = slices.flatMap((sl) => ((sl.endpoints ?? []) as Obj[]).map((e) => e.targetRef?.name as string));
+          for (const n of names) seen.add(n);
+          if (names.length === 0) emptySamples++;
+          samples++;
+          await new Promise((r) => setTimeout(r, 300));
+        }
+      })();
+      try {
+        // kubectl drain goes through the Eviction API, which the PodDisruptionBudget (maxUnavailable 1) governs.
+        await cp.k(['drain', node, '--ignore-daemonsets', '--delete-emptydir-data', `--pod-selector=app.kubernetes.io/instance=${name}`, '--timeout=240s']);
+        const back = await waitFor(`${podName} running again elsewhere, Ready, the client Service's only endpoint`, async () => {
+          const p = await cp.get('pod', podName, ns);
+          if (!p || p.metadata.uid === before?.metadata.uid || p.spec.nodeName === node) return undefined;
+          const ready = ((p.status?.conditions ?? []) as Obj[]).some((c) => c.type === 'Ready' && c.status === 'True');
+          const slices = await cp.list('endpointslices', ns, `kubernetes.io/service-name=${name}`);
+          const eps = slices.flatMap((sl) => ((sl.endpoints ?? []) as Obj[]).filter((e) => e.conditions?.ready).map((e) => e.targetRef?.name as string));
+          return ready && eps.length === 1 && eps[0] === podName ? p : undefined;
+        }, 300_000, 1000);
+        // The same volume claims: the data comes back with the pod.
+        expect((back.spec.volumes as Obj[]).filter((v) => v.persistentVolumeClaim).map((v) => v.persistentVolumeClaim.claimName).sort()).toEqual([`data-${podName}`, `raft-${podName}`]);
+      } finally {
+        sampling = false;
+        await sampler;
+        await cp.k(['uncordon', node]);
+      }
+      expect([...seen], 'every endpoint the client Service ever had during the drain').toEqual([podName]);
+      const c = await waitFor('phase Running again', async () => {
+        const c = await claim(ns, name);
+        return c?.status?.phase === 'Running' ? c : undefined;
+      }, 240_000, 1000);
+      record('node drain: data broker evicted and back; client endpoints only ever the data broker', started, c, `${samples} endpoint samples, ${emptySamples} with no endpoint (the data path's outage while ${podName} moved)`);
+    }, 600_000);
+
     it('deleting the claim removes every composed object and keeps the PersistentVolumeClaims', async () => {
       const started = t0();
       const xrName = (await claim(ns, name))?.spec?.resourceRef?.name as string;
