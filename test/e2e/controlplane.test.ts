@@ -219,8 +219,18 @@ describe.skipIf(!available)('on a real control plane (kube-apiserver, Crossplane
       const started = t0();
       const before = await sts(ns, name);
       const phases: string[] = [];
+      // Which broker pods are replaced, in what order, how often (the StatefulSet controller's rolling update).
+      const uidOf = async () => Object.fromEntries((await cp.list('pods', ns, `app.kubernetes.io/instance=${name}`)).map((p) => [p.metadata.name as string, p.metadata.uid as string]));
+      const lastUid = await uidOf();
+      const replaced: string[] = [];
       await patch({ spec: { image: { tag: 'v1.0.1' } } });
       const done = await waitFor('the roll to finish with phase Running on the new revision', async () => {
+        for (const [pod, uid] of Object.entries(await uidOf())) {
+          if (lastUid[pod] !== uid) {
+            replaced.push(pod);
+            lastUid[pod] = uid;
+          }
+        }
         const c = await claim(ns, name);
         const p = String(c?.status?.phase);
         if (phases[phases.length - 1] !== p) phases.push(p);
@@ -230,7 +240,9 @@ describe.skipIf(!available)('on a real control plane (kube-apiserver, Crossplane
       }, 300_000, 300, async () => `phases ${phases.join(' → ')}`);
       expect(phases).toContain('Updating');
       expect(phases[phases.length - 1]).toBe('Running');
-      record('image change rolled', started, done, `phases seen: ${phases.join(' → ')}`);
+      // The data broker (ordinal 0) is restarted last, and once: the data path is interrupted once per roll.
+      expect(replaced, 'pods replaced during the roll, in order').toEqual([`${name}-2`, `${name}-1`, `${name}-0`]);
+      record('image change rolled', started, done, `phases seen: ${phases.join(' → ')}; pods replaced in order: ${replaced.join(', ')}`);
     }, 400_000);
 
     it('a broker pod deleted gives Degraded, then Running again', async () => {
