@@ -66,14 +66,14 @@ describe.skipIf(!!why || !openssl)('the runtime image (buildah from the Dockerfi
   const creds = (identity: { key: Buffer; cert: Buffer } | null) =>
     grpc.credentials.createSsl(pki.ca, identity?.key ?? null, identity?.cert ?? null, { rejectUnauthorized: false });
   const fnClient = (c: Container, identity: { key: Buffer; cert: Buffer } | null = pki.crossplaneClient) => {
-    const cl = new Client(`${c.ip}:${PORT}`, creds(identity));
+    const cl = new Client(`${c.ip}:${PORT}`, creds(identity), { 'grpc.ssl_target_name_override': 'function-streambus' });
     clients.push(cl);
     return cl;
   };
   const start = async (uid: number, env: string[] = []) => {
     const c = runContainer(image, { uid, gid: uid, binds: { '/tls/server': tlsDir }, env: ['TLS_SERVER_CERTS_DIR=/tls/server', ...env] });
     containers.push(c);
-    const h = new HealthClient(`${c.ip}:${PORT}`, creds(pki.crossplaneClient));
+    const h = new HealthClient(`${c.ip}:${PORT}`, creds(pki.crossplaneClient), { 'grpc.ssl_target_name_override': 'function-streambus' });
     let last: unknown;
     for (let i = 0; i < 150; i++) {
       if (c.proc.exitCode !== null) throw new Error(`the container exited (${c.proc.exitCode}): ${c.logs.join('\n')}`);
@@ -180,7 +180,7 @@ describe.skipIf(!!why || !openssl)('the runtime image (buildah from the Dockerfi
       expect(fatal.results[0]!.severity).toBe(Severity.SEVERITY_FATAL);
       expect(plain(fatal)).toEqual(plain(await runFunction(d, request(bad))));
       // gRPC health, over the same mutual TLS.
-      const h = new HealthClient(`${c.ip}:${PORT}`, creds(pki.crossplaneClient));
+      const h = new HealthClient(`${c.ip}:${PORT}`, creds(pki.crossplaneClient), { 'grpc.ssl_target_name_override': 'function-streambus' });
       expect(await healthCheck(h, '')).toBe('SERVING');
       expect(await healthCheck(h, 'apiextensions.fn.proto.v1.FunctionRunnerService')).toBe('SERVING');
       (h as unknown as grpc.Client).close();
