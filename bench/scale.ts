@@ -204,7 +204,6 @@ function startProvisioner(cp: ControlPlane): () => Promise<void> {
         for (const c of pvcs) {
           const id = `${c.metadata.namespace}/${c.metadata.name}`;
           if (c.status?.phase !== 'Pending' || c.spec.volumeName || made.has(id)) continue;
-          made.add(id);
           const name = `pv-${c.metadata.uid}`;
           pvs.push({
             apiVersion: 'v1',
@@ -220,7 +219,12 @@ function startProvisioner(cp: ControlPlane): () => Promise<void> {
             },
           });
         }
-        if (pvs.length) await cp.apply(pvs);
+        // In chunks, with a long timeout (a loaded apiserver), each PVC marked done only once its volume exists.
+        for (let i = 0; i < pvs.length; i += 50) {
+          const chunk = pvs.slice(i, i + 50);
+          const r = await cp.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=e2e', '-f', '-'], chunk.map((d) => stringify(d)).join('---\n'), 300_000);
+          if (r.code === 0) for (const d of chunk) made.add(`${d.spec.claimRef.namespace}/${d.spec.claimRef.name}`);
+        }
       } catch {
         /* the next round retries */
       }
@@ -398,7 +402,8 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
     }
 
     let roll: RollResult | undefined;
-    if (opts.roll && all[0]) {
+    if (opts.roll && all[0] && !error) {
+      try {
       const { ns, name } = all[0];
       const claim = await cp.get(CLAIMS, name, ns);
       const xr = claim?.spec?.resourceRef?.name as string;
@@ -427,6 +432,10 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
         ...(opts.debug ? { attribution: attribution(cp, off, new Set([xr])).counts } : {}),
       };
       log(`roll of ${roll.claim}: ${roll.seconds} s, phases ${phases.join(' → ')}, breaker events ${roll.breakerEvents}, opens ${roll.breakerOpens}${responsive ? `, ${responsive}` : ''}`);
+      } catch (err) {
+        error = `the roll: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
+        log(error);
+      }
     }
 
     return {
