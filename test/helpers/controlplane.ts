@@ -235,7 +235,10 @@ export interface ComponentNs {
 export interface ControlPlaneOptions {
   /**
    * Crossplane's XR circuit breaker: its defaults (`default`: burst 100 watch events, refill 1/s, 5 min open) or the
-   * raised flags docs/install.md describes (`tuned`: burst 1000, refill 20/s).
+   * raised flags docs/install.md describes (`tuned`: burst 1000, refill 20/s). Default `tuned`: in Object mode the
+   * defaults open on every new cluster (provider-kubernetes' writes to each Object, counted several times by
+   * Crossplane v2.2.1; bench/RESULTS.md), and the Object-mode tests follow rolls and replaced pods second by second.
+   * Direct mode keeps the defaults (test/e2e/scale.test.ts runs it with `default`).
    */
   circuitBreaker?: 'default' | 'tuned';
   /** Crossplane's --debug: its log then names the composed resource of each watch event it maps to an XR. */
