@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the pinned external tools this project tests against, through the Go module proxy,
 # into .tools/bin (git-ignored). Idempotent: a tool already at its pinned version is skipped.
-# Usage: scripts/install-tools.sh [crossplane] [crossplane1] [broker] [crds] [configcheck] [go-templating] [controlplane] [all] ...
+# Usage: scripts/install-tools.sh [crossplane] [crossplane1] [broker] [operator] [crds] [configcheck] [go-templating] [controlplane] [all] ...
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bin="$root/.tools/bin"
@@ -79,6 +79,37 @@ install_broker() {
     cp "$dir/$f" "$bin/$f.tmp" && chmod 0755 "$bin/$f.tmp" && mv "$bin/$f.tmp" "$bin/$f"
   done
   echo "$STREAMBUS" > "$root/.tools/stamps/streambus"
+}
+
+# The StreamBus operator v1.0.1 (the upstream operator function-streambus replaces), for the adoption e2e test
+# (test/e2e/operator-adoption.test.ts): the Go module proxy refuses github.com/gstreamio/streambus, so only the
+# prebuilt, unmodified upstream build in the project root's sibling shared/tools/ is used (its README gives the
+# sha256 of the .xz and of the binary). Both are checked; the binary is decompressed into .tools/bin, never committed.
+# Its CRD and RBAC are read from the same folder by the test.
+OPERATOR_SHA256_XZ=8b7b22ea2a928771f0269d22a0d2b828e826406b6c5cb345cf05fc78a665fbeb
+OPERATOR_SHA256=35b3b236137fb1947a387eacdd5b86e4833141f7ca5751fde114a5dccef95363
+install_operator() {
+  stamp streambus-operator "$STREAMBUS" streambus-operator &&
+    [ "$(sha256sum "$bin/streambus-operator" | cut -d' ' -f1)" = "$OPERATOR_SHA256" ] && return 0
+  local dir="$root/../shared/tools/streambus-operator-$STREAMBUS" got tmp
+  echo ">> streambus operator $STREAMBUS: $dir/streambus-operator.xz" >&2
+  [ -f "$dir/streambus-operator.xz" ] || { echo "!! $dir/streambus-operator.xz not found: cannot install the operator" >&2; return 1; }
+  command -v xz >/dev/null || apt-get install -y -qq -o DPkg::Lock::Timeout=600 xz-utils >/dev/null || { echo "!! xz is missing and could not be installed" >&2; return 1; }
+  got="$(sha256sum "$dir/streambus-operator.xz" | cut -d' ' -f1)"
+  if [ "$got" != "$OPERATOR_SHA256_XZ" ]; then
+    echo "!! sha256 MISMATCH for $dir/streambus-operator.xz: pinned $OPERATOR_SHA256_XZ, the file is $got; refusing it" >&2
+    return 1
+  fi
+  tmp="$bin/streambus-operator.tmp.$$"
+  xz -dc "$dir/streambus-operator.xz" > "$tmp" || { rm -f "$tmp"; return 1; }
+  got="$(sha256sum "$tmp" | cut -d' ' -f1)"
+  if [ "$got" != "$OPERATOR_SHA256" ]; then
+    rm -f "$tmp"
+    echo "!! sha256 MISMATCH for the decompressed operator: pinned $OPERATOR_SHA256, got $got; refusing it" >&2
+    return 1
+  fi
+  chmod 0755 "$tmp" && mv "$tmp" "$bin/streambus-operator"
+  echo "$STREAMBUS" > "$root/.tools/stamps/streambus-operator"
 }
 
 # The provider-kubernetes CRDs (to validate rendered Objects against their real schema), from the module
@@ -271,6 +302,7 @@ for t in "$@"; do
     crossplane) install_crossplane ;;
     crossplane1) install_crossplane1 ;;
     broker) install_broker ;;
+    operator) install_operator ;;
     crds) install_crds ;;
     go-templating) install_go_templating ;;
     configcheck) install_configcheck ;;
@@ -282,7 +314,7 @@ for t in "$@"; do
     kwok) install_kwok ;;
     ghostunnel) install_ghostunnel ;;
     controlplane) install_controlplane ;;
-    all) install_crossplane; install_crossplane1; install_broker; install_crds; install_go_templating; install_controlplane ;;
+    all) install_crossplane; install_crossplane1; install_broker; install_operator; install_crds; install_go_templating; install_controlplane ;;
     *) echo "unknown tool: $t" >&2; exit 2 ;;
   esac
 done
