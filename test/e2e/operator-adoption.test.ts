@@ -387,7 +387,6 @@ describe.skipIf(!available || !operatorBin)('moving from the real StreamBus oper
       expect(after.statefulSet!.uid).not.toBe(before.statefulSet!.uid);
       expect(after.statefulSet!.selector).toEqual({ 'app.kubernetes.io/name': 'streambus-broker', 'app.kubernetes.io/instance': c.name });
       expect(after.statefulSet!.volumeClaimTemplates).toEqual(['data', 'raft-data']);
-      expect(after.statefulSet!.owners).toEqual([]);
       for (const [n, p] of Object.entries(after.pods)) {
         expect(p.uid, n).not.toBe(before.pods[n]!.uid);
         expect(p.claims, n).toEqual([`data-${n}`, `raft-data-${n}`]);
