@@ -131,24 +131,29 @@ function validAt(c: X509Certificate, now: Date): boolean {
   return new Date(c.validFrom).getTime() <= now.getTime() && now.getTime() <= new Date(c.validTo).getTime();
 }
 
-/** Why `cert` must be refused as a client certificate, or undefined when it is accepted. */
-export function clientCertificateProblem(cert: X509Certificate | undefined, cas: readonly X509Certificate[], now: Date): string | undefined {
-  if (!cert) return 'no client certificate';
-  if (cert.ca) return 'a CA certificate is not a client certificate';
-  if (!validAt(cert, now)) return `the client certificate is not valid now (valid from ${cert.validFrom} to ${cert.validTo})`;
+/**
+ * Every reason `cert` must be refused as a client certificate, in the order they are checked (empty: accepted). All
+ * checks run, so a test can show that a certificate fails exactly one of them.
+ */
+export function clientCertificateProblems(cert: X509Certificate | undefined, cas: readonly X509Certificate[], now: Date): string[] {
+  if (!cert) return ['no client certificate'];
+  const problems: string[] = [];
+  if (cert.ca) problems.push('a CA certificate is not a client certificate');
+  if (!validAt(cert, now)) problems.push(`the client certificate is not valid now (valid from ${cert.validFrom} to ${cert.validTo})`);
   const issuer = cas.find((ca) => ca.ca && cert.verify(ca.publicKey));
-  if (!issuer) return 'the client certificate is not signed by a CA in ca.crt';
-  if (!validAt(issuer, now)) return `the CA that signed the client certificate is not valid now (valid to ${issuer.validTo})`;
+  if (!issuer) problems.push('the client certificate is not signed by a CA in ca.crt');
+  else if (!validAt(issuer, now)) problems.push(`the CA that signed the client certificate is not valid now (valid to ${issuer.validTo})`);
   const eku = cert.keyUsage; // Node: the extended key usage OIDs, undefined when the certificate has none
-  if (eku && !eku.includes(CLIENT_AUTH) && !eku.includes(ANY_EKU)) return 'the client certificate is not for client authentication (extended key usage)';
+  if (eku && !eku.includes(CLIENT_AUTH) && !eku.includes(ANY_EKU)) problems.push('the client certificate is not for client authentication (extended key usage)');
   let exts: CertificateExtension[];
   try {
     exts = certificateExtensions(cert);
   } catch (err) {
-    return `the client certificate's extensions cannot be read (${(err as Error).message})`;
+    problems.push(`the client certificate's extensions cannot be read (${(err as Error).message})`);
+    return problems;
   }
   const unknown = exts.find((e) => e.critical && !UNDERSTOOD_EXTENSIONS.has(e.oid));
-  if (unknown) return `the client certificate has a critical extension this server does not understand (${unknown.oid})`;
+  if (unknown) problems.push(`the client certificate has a critical extension this server does not understand (${unknown.oid})`);
   const ku = exts.find((e) => e.oid === KEY_USAGE);
   if (ku) {
     let ok = false;
@@ -157,9 +162,14 @@ export function clientCertificateProblem(cert: X509Certificate | undefined, cas:
     } catch {
       ok = false;
     }
-    if (!ok) return 'the client certificate\'s key usage does not include digitalSignature';
+    if (!ok) problems.push('the client certificate\'s key usage does not include digitalSignature');
   }
-  return undefined;
+  return problems;
+}
+
+/** Why `cert` must be refused as a client certificate (the first reason), or undefined when it is accepted. */
+export function clientCertificateProblem(cert: X509Certificate | undefined, cas: readonly X509Certificate[], now: Date): string | undefined {
+  return clientCertificateProblems(cert, cas, now)[0];
 }
 
 /** The peer certificate of a finished handshake, or undefined when the client sent none. */
