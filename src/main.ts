@@ -143,7 +143,7 @@ async function main(): Promise<void> {
       maxHandshakes,
       // Who called: the verified certificate's subject and SHA-256 fingerprint (compare with the client Secret's).
       onAccepted: (peer, cert) =>
-        logger.info({ remote: peer.address, remotePort: peer.port, subject: cert.subject, fingerprint256: cert.fingerprint256 }, 'accepted a TLS client'),
+        logger.info({ remote: peer.address, remotePort: peer.port, subject: cert?.subject, fingerprint256: cert?.fingerprint256 }, 'accepted a TLS client'),
     }));
   } catch (err) {
     logger.fatal({ err: (err as Error).message, address: values.address }, 'cannot bind');

@@ -41,8 +41,8 @@ export interface MutualTlsListenerOptions {
   maxHandshakes?: number;
   /** A client refused: its address (read when it connected), and why. */
   onRefused: (peer: Peer, problem: string) => void;
-  /** A client accepted: its address and its certificate. */
-  onAccepted?: (peer: Peer, cert: X509Certificate) => void;
+  /** A client accepted: its address and its certificate (undefined only if the check let a client without one in). */
+  onAccepted?: (peer: Peer, cert: X509Certificate | undefined) => void;
 }
 
 export interface MutualTlsListener {
@@ -110,7 +110,7 @@ export function listenMutualTls(
       opts.onRefused(peer, problem);
       return;
     }
-    opts.onAccepted?.(peer, cert!);
+    opts.onAccepted?.(peer, cert);
     injector.injectConnection(socket);
   });
   tls.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
