@@ -48,8 +48,8 @@ describe('calls in flight are capped (--max-in-flight)', () => {
 });
 
 describe('connections that never finish do not hold the server', () => {
-  it('a TLS connection that never completes its handshake does not delay the drain', async () => {
-    if (!requireOpenssl()) return;
+  it('a TLS connection that never completes its handshake does not delay the drain', async (ctx) => {
+    if (!requireOpenssl()) ctx.skip(); // requireOpenssl throws under CI
     const pki = makePki();
     const srv = await startServer(['--tls-server-certs-dir', pki.serverDir, '--drain-timeout', '20']);
     const stuck: Socket = connect(srv.port, '127.0.0.1');
