@@ -6,6 +6,7 @@
  *
  * Figures (time to Ready, conditions seen, memory) are printed at the end and written to .tmp/controlplane-report.json.
  */
+import { X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -85,14 +86,6 @@ describe.skipIf(!available)('on a real control plane (kube-apiserver, Crossplane
     await cp.stop();
   }, 120_000);
 
-  it('Crossplane calls the function with its own client certificate, over mutual TLS', async () => {
-    const fn = await cp.get('functions.pkg.crossplane.io', functionName());
-    expect(cond(fn, 'Healthy')?.status).toBe('True');
-    // The certificate Crossplane presents is the one `crossplane core init` generated, not one this test made.
-    const client = await cp.get('secret', 'crossplane-tls-client', 'crossplane-system');
-    expect(client?.data['tls.crt']).toBeTruthy();
-  });
-
   it('each of the five seed claims, applied unchanged, becomes Ready with phase Running', async () => {
     const started = t0();
     for (const ex of EXAMPLES) await cp.apply(readFileSync(join(ROOT, 'examples', ex, 'claim.yaml'), 'utf8'));
@@ -119,6 +112,33 @@ describe.skipIf(!available)('on a real control plane (kube-apiserver, Crossplane
     const pods = await cp.list('pods', 'production', 'app.kubernetes.io/instance=streambus-production');
     expect(new Set(pods.map((p) => p.spec.nodeName))).toEqual(new Set([0, 1, 2, 3, 4].map((i) => `streaming-${i}`)));
   }, 600_000);
+
+  it('Crossplane calls the function with its own client certificate, over mutual TLS, and the function answers', async () => {
+    // Runs after the seed claims: Crossplane has called the function for them. The proof is the function's own log:
+    // the TLS clients it accepted presented the certificate of the crossplane-tls-client Secret that
+    // `crossplane core init` generated (compared by SHA-256 fingerprint), and RunFunction calls were answered ok.
+    const secret = await cp.get('secret', 'crossplane-tls-client', 'crossplane-system');
+    expect(secret?.data['tls.crt']).toBeTruthy();
+    const crossplaneCert = new X509Certificate(Buffer.from(secret!.data['tls.crt'], 'base64'));
+    const logs = cp.logLines('function-streambus').flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Obj];
+      } catch {
+        return [];
+      }
+    });
+    const accepted = logs.filter((l) => l.msg === 'accepted a TLS client');
+    expect(accepted.length, 'the function accepted at least one TLS client').toBeGreaterThan(0);
+    expect([...new Set(accepted.map((l) => l.fingerprint256))]).toEqual([crossplaneCert.fingerprint256]);
+    const firstAccepted = logs.indexOf(accepted[0]!);
+    const answered = logs.slice(firstAccepted).filter((l) => l.msg === 'RunFunction' && l.result === 'ok');
+    expect(answered.length, 'RunFunction calls answered after the handshake').toBeGreaterThan(0);
+    const seeds = EXAMPLES.map((ex) => (parse(readFileSync(join(ROOT, 'examples', ex, 'claim.yaml'), 'utf8')) as Obj).metadata.name as string);
+    expect([...new Set(answered.map((l) => l.claimName))]).toEqual(expect.arrayContaining(seeds));
+    // The start-up probe's refusals are the only ones: Crossplane was never refused.
+    const refused = logs.filter((l) => l.msg === 'refused a TLS client');
+    expect(refused.map((l) => l.problem).sort()).toEqual(['no client certificate', 'the client certificate is not signed by a CA in ca.crt']);
+  });
 
   it('Direct mode without its ClusterRole: refused, the apiserver\'s "forbidden" reported on the XR, nothing Ready', async () => {
     const started = t0();
