@@ -140,6 +140,39 @@ describe.skipIf(!available)('on a real control plane (kube-apiserver, Crossplane
     expect(refused.map((l) => l.problem).sort()).toEqual(['no client certificate', 'the client certificate is not signed by a CA in ca.crt']);
   });
 
+  it('the real apiserver refuses, from the XRD alone, what the README says kubectl apply refuses (server-side dry run)', async () => {
+    const base = parse(readFileSync(join(ROOT, 'examples', 'minimal', 'claim.yaml'), 'utf8')) as Obj;
+    const dryRun = async (patch: (c: Obj) => void) => {
+      const c = structuredClone(base);
+      c.metadata.name = 'parity-check';
+      patch(c);
+      const r = await cp.kubectl(['apply', '--dry-run=server', '-f', '-'], JSON.stringify(c));
+      return { code: r.code, out: (r.stdout + r.stderr).trim() };
+    };
+    const cases: [string, (c: Obj) => void, RegExp | undefined][] = [
+      ['memory: 1GB', (c) => (c.spec.resources = { limits: { memory: '1GB' } }), /spec\.resources\.limits\.memory/],
+      ['a request above its limit', (c) => (c.spec.resources = { requests: { cpu: '4' }, limits: { cpu: '1' } }), /spec\.resources/],
+      ['a request above its limit, written differently', (c) => (c.spec.resources = { requests: { memory: '2Gi' }, limits: { memory: '1024Mi' } }), /spec\.resources/],
+      ['a fractional extended resource', (c) => (c.spec.resources = { requests: { 'nvidia.com/gpu': '500m' }, limits: { 'nvidia.com/gpu': '500m' } }), /spec\.resources\.requests/],
+      ['a non-ASCII label value', (c) => (c.spec.podLabels = { team: 'équipe' }), /spec\.podLabels\.team/],
+      ['the example itself', () => undefined, undefined],
+      ['equal quantities written differently', (c) => (c.spec.resources = { requests: { memory: '1Gi' }, limits: { memory: '1024Mi' } }), undefined],
+    ];
+    const seen: Record<string, string> = {};
+    for (const [name, patch, field] of cases) {
+      const r = await dryRun(patch);
+      seen[name] = r.out.split('\n')[0]!.slice(0, 300);
+      if (field) {
+        expect(r.code, `${name}: ${r.out}`).not.toBe(0);
+        expect(r.out, name).toMatch(/is invalid|Invalid value|Unsupported value|should match/);
+        expect(r.out, name).toMatch(field);
+      } else {
+        expect(r.code, `${name}: ${r.out}`).toBe(0);
+      }
+    }
+    report.scenarios.push({ name: 'apiserver refusals (server-side dry run)', seconds: 0, conditions: JSON.stringify(seen) });
+  });
+
   it('Direct mode without its ClusterRole: refused, the apiserver\'s "forbidden" reported on the XR, nothing Ready', async () => {
     const started = t0();
     const c = claimOf('dev');
