@@ -131,12 +131,13 @@ describe.skipIf(!available)('on a real control plane (kube-apiserver, Crossplane
     expect(accepted.length, 'the function accepted at least one TLS client').toBeGreaterThan(0);
     expect([...new Set(accepted.map((l) => l.fingerprint256))]).toEqual([crossplaneCert.fingerprint256]);
     const firstAccepted = logs.indexOf(accepted[0]!);
-    const answered = logs.slice(firstAccepted).filter((l) => l.msg === 'RunFunction' && l.result === 'ok');
+    const answered = logs.slice(firstAccepted).filter((l) => l.msg === 'RunFunction' && (l.result === 'ok' || l.result === 'warning'));
     expect(answered.length, 'RunFunction calls answered after the handshake').toBeGreaterThan(0);
     const seeds = EXAMPLES.map((ex) => (parse(readFileSync(join(ROOT, 'examples', ex, 'claim.yaml'), 'utf8')) as Obj).metadata.name as string);
     expect([...new Set(answered.map((l) => l.claimName))]).toEqual(expect.arrayContaining(seeds));
-    // The start-up probe's refusals are the only ones: Crossplane was never refused.
-    const refused = logs.filter((l) => l.msg === 'refused a TLS client');
+    // The only certificates refused are the start-up probe's two: Crossplane's never was. (The harness's own port
+    // check, a TCP connect and close, is logged as "TLS handshake failed: socket hang up".)
+    const refused = logs.filter((l) => l.msg === 'refused a TLS client' && !/^TLS handshake failed/.test(l.problem));
     expect(refused.map((l) => l.problem).sort()).toEqual(['no client certificate', 'the client certificate is not signed by a CA in ca.crt']);
   });
 
