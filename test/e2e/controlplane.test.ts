@@ -105,6 +105,25 @@ describe.skipIf(!available)('on a real control plane (kube-apiserver, Crossplane
       expect(cond(got, 'Synced')?.status, ex).toBe('True');
       report.scenarios.push({ name: `seed ${ex} (Object mode) Ready`, seconds: Math.round(seconds * 10) / 10, conditions: condLine(got) });
     }
+    // The data path (issue 20): the claim says the broker does not replicate, and the client Service's endpoints, as
+    // the real EndpointSlice controller computes them from the real StatefulSet controller's pod labels, are the data
+    // broker alone; bootstrapServers names it.
+    for (const { ex, got, want } of results) {
+      const c = claimOf(ex);
+      const name: string = c.metadata.name;
+      expect(cond(got, 'DataReplicated'), ex).toMatchObject({ status: 'False', reason: want > 1 ? 'NotReplicatedByBroker' : 'SingleBroker' });
+      expect(got.status.bootstrapServers, ex).toMatch(new RegExp(`^${name}-0\\.${name}-headless\\.${c.metadata.namespace}\\.svc\\.cluster\\.local:\\d+$`));
+      const endpoints = await waitFor(
+        `the client Service ${c.metadata.namespace}/${name}'s EndpointSlices to list its ready endpoints`,
+        async () => {
+          const slices = await cp.list('endpointslices', c.metadata.namespace, `kubernetes.io/service-name=${name}`);
+          const eps = slices.flatMap((sl) => (sl.endpoints ?? []) as Obj[]).filter((e) => e.conditions?.ready);
+          return eps.length > 0 ? eps.map((e) => e.targetRef?.name as string).sort() : undefined;
+        },
+        60_000,
+      );
+      expect(endpoints, `${ex}: the client Service's ready endpoints`).toEqual([`${name}-0`]);
+    }
     // The secure example's AppArmor annotation names no container of ours: the StatefulSet exists (the apiserver took it).
     const secure = await sts('default', 'streambus-secure');
     expect(secure?.spec.template.spec.containers[0].securityContext.appArmorProfile).toEqual({ type: 'RuntimeDefault' });
@@ -254,8 +273,18 @@ describe.skipIf(!available)('on a real control plane (kube-apiserver, Crossplane
       const started = t0();
       const before = await sts(ns, name);
       const phases: string[] = [];
+      // Which broker pods are replaced, in what order, how often (the StatefulSet controller's rolling update).
+      const uidOf = async () => Object.fromEntries((await cp.list('pods', ns, `app.kubernetes.io/instance=${name}`)).map((p) => [p.metadata.name as string, p.metadata.uid as string]));
+      const lastUid = await uidOf();
+      const replaced: string[] = [];
       await patch({ spec: { image: { tag: 'v1.0.1' } } });
       const done = await waitFor('the roll to finish with phase Running on the new revision', async () => {
+        for (const [pod, uid] of Object.entries(await uidOf())) {
+          if (lastUid[pod] !== uid) {
+            replaced.push(pod);
+            lastUid[pod] = uid;
+          }
+        }
         const c = await claim(ns, name);
         const p = String(c?.status?.phase);
         if (phases[phases.length - 1] !== p) phases.push(p);
@@ -265,7 +294,9 @@ describe.skipIf(!available)('on a real control plane (kube-apiserver, Crossplane
       }, 300_000, 300, async () => `phases ${phases.join(' → ')}`);
       expect(phases).toContain('Updating');
       expect(phases[phases.length - 1]).toBe('Running');
-      record('image change rolled', started, done, `phases seen: ${phases.join(' → ')}`);
+      // The data broker (ordinal 0) is restarted last, and once: the data path is interrupted once per roll.
+      expect(replaced, 'pods replaced during the roll, in order').toEqual([`${name}-2`, `${name}-1`, `${name}-0`]);
+      record('image change rolled', started, done, `phases seen: ${phases.join(' → ')}; pods replaced in order: ${replaced.join(', ')}`);
     }, 400_000);
 
     it('a broker pod deleted gives Degraded, then Running again', async () => {
@@ -300,6 +331,53 @@ describe.skipIf(!available)('on a real control plane (kube-apiserver, Crossplane
       expect(phases.every((p) => p === 'Running' || p === 'Degraded'), phases.join(' → ')).toBe(true);
       expect(phases.slice(-2)).toEqual(['Degraded', 'Running']);
       record('broker pod deleted: Degraded then Running', started, c, `phases seen: ${phases.join(' → ')}`);
+    }, 600_000);
+
+    it('a node drain evicts the data broker through the PodDisruptionBudget; clients are never pointed at another broker', async () => {
+      const started = t0();
+      const podName = `${name}-0`;
+      const before = await cp.get('pod', podName, ns);
+      const node: string = before?.spec.nodeName;
+      expect(node).toBeTruthy();
+      // Sample the client Service's endpoints (the real EndpointSlice controller) all through the drain.
+      const seen = new Set<string>();
+      let emptySamples = 0;
+      let samples = 0;
+      let sampling = true;
+      const sampler = (async () => {
+        while (sampling) {
+          const slices = await cp.list('endpointslices', ns, `kubernetes.io/service-name=${name}`).catch(() => []);
+          const names = slices.flatMap((sl) => ((sl.endpoints ?? []) as Obj[]).map((e) => e.targetRef?.name as string));
+          for (const n of names) seen.add(n);
+          if (names.length === 0) emptySamples++;
+          samples++;
+          await new Promise((r) => setTimeout(r, 300));
+        }
+      })();
+      try {
+        // kubectl drain goes through the Eviction API, which the PodDisruptionBudget (maxUnavailable 1) governs.
+        await cp.k(['drain', node, '--ignore-daemonsets', '--delete-emptydir-data', `--pod-selector=app.kubernetes.io/instance=${name}`, '--timeout=240s']);
+        const back = await waitFor(`${podName} running again elsewhere, Ready, the client Service's only endpoint`, async () => {
+          const p = await cp.get('pod', podName, ns);
+          if (!p || p.metadata.uid === before?.metadata.uid || p.spec.nodeName === node) return undefined;
+          const ready = ((p.status?.conditions ?? []) as Obj[]).some((c) => c.type === 'Ready' && c.status === 'True');
+          const slices = await cp.list('endpointslices', ns, `kubernetes.io/service-name=${name}`);
+          const eps = slices.flatMap((sl) => ((sl.endpoints ?? []) as Obj[]).filter((e) => e.conditions?.ready).map((e) => e.targetRef?.name as string));
+          return ready && eps.length === 1 && eps[0] === podName ? p : undefined;
+        }, 300_000, 1000);
+        // The same volume claims: the data comes back with the pod.
+        expect((back.spec.volumes as Obj[]).filter((v) => v.persistentVolumeClaim).map((v) => v.persistentVolumeClaim.claimName).sort()).toEqual([`data-${podName}`, `raft-${podName}`]);
+      } finally {
+        sampling = false;
+        await sampler;
+        await cp.k(['uncordon', node]);
+      }
+      expect([...seen], 'every endpoint the client Service ever had during the drain').toEqual([podName]);
+      const c = await waitFor('phase Running again', async () => {
+        const c = await claim(ns, name);
+        return c?.status?.phase === 'Running' ? c : undefined;
+      }, 240_000, 1000);
+      record('node drain: data broker evicted and back; client endpoints only ever the data broker', started, c, `${samples} endpoint samples, ${emptySamples} with no endpoint (the data path's outage while ${podName} moved)`);
     }, 600_000);
 
     it('deleting the claim removes every composed object and keeps the PersistentVolumeClaims', async () => {
