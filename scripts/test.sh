@@ -14,12 +14,19 @@ npm run --silent build || exit 1
 # broker: StreamBus v1.0.1 broker + CLI; ghostunnel: the TLS sidecar and client tunnels (test/e2e/broker{pods,tls}.test.ts).
 # operator: the StreamBus operator v1.0.1, sha256-checked, for the adoption test (test/e2e/operator-adoption.test.ts).
 # go-templating: only checks the sha256 of the benchmark's Go peer, function-go-templating (nothing is installed).
-for tool in crossplane crossplane1 crds configcheck go-templating broker operator ghostunnel controlplane; do
+for tool in crossplane crossplane1 crds configcheck celcheck go-templating broker operator ghostunnel controlplane; do
   if ! bash scripts/install-tools.sh "$tool"; then
     if ci; then echo "!! CI=true and '$tool' could not be installed" >&2; exit 1; fi
     echo "!!!!!!!!!! could not install '$tool': the e2e tests (or benchmark peer) that need it will be SKIPPED !!!!!!!!!!" >&2
   fi
 done
+
+# The container images and the Function package with its runtime embedded (scripts/build-images.sh, cached in
+# .tools/images by a hash of their inputs): test/e2e/images.test.ts runs them, the control-plane test installs the package.
+if ! bash scripts/build-images.sh; then
+  if ci; then echo "!! CI=true and the images could not be built (scripts/build-images.sh)" >&2; exit 1; fi
+  echo "!!!!!!!!!! could not build the images: the tests that need them will be SKIPPED !!!!!!!!!!" >&2
+fi
 
 mkdir -p .tmp
 bench_status=0
