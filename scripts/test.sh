@@ -20,6 +20,13 @@ for tool in crossplane crossplane1 crds configcheck go-templating broker ghostun
   fi
 done
 
+# The container images and the Function package with its runtime embedded (scripts/build-images.sh, cached in
+# .tools/images by a hash of their inputs): test/e2e/images.test.ts runs them, the control-plane test installs the package.
+if ! bash scripts/build-images.sh; then
+  if ci; then echo "!! CI=true and the images could not be built (scripts/build-images.sh)" >&2; exit 1; fi
+  echo "!!!!!!!!!! could not build the images: the tests that need them will be SKIPPED !!!!!!!!!!" >&2
+fi
+
 mkdir -p .tmp
 bench_status=0
 if [ $# -eq 0 ]; then
