@@ -31,7 +31,7 @@ import { parse } from 'yaml';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { EXAMPLES } from '../helpers/fixtures.js';
 import { requireOpenssl } from '../helpers/certs.js';
-import { brokerPorts, podReady, statefulSetOf, waitForQuorum } from '../helpers/brokers.js';
+import { brokerPorts, podReady, probeFailures, statefulSetOf, waitForQuorum } from '../helpers/brokers.js';
 import { Addresses, bootPods, clientService, consume, missing, pkiFor, produce, renderClaimWithStatus, renderWithStatus, TOPIC } from '../helpers/datapath.js';
 import { Pods, requirePods, sleep, waitFor, type ServedService } from '../helpers/pods.js';
 import { requireTool, ROOT } from '../helpers/tools.js';
@@ -282,7 +282,11 @@ describe.skipIf(!enabled)('the data path an application is given, with the real 
         order.push(pods.podName(i));
         await waitFor(`${pods.podName(i)} Ready again on the new render`, RECOVER_MS, async () => {
           if (pods.exited().length) throw Object.assign(new Error(`${pods.exited()}: ${pods.logs(i)}`), { fatal: true });
-          return (await podReady(pods, i)) ? true : undefined;
+          if (await podReady(pods, i)) return true;
+          throw new Error(`not Ready: ${(await probeFailures(pods, i)).join('; ') || 'readiness probe failing'}`);
+        }).catch((e: Error) => {
+          const tail = (c: string) => pods.logs(i, c, 15).split('\n').filter((l) => !/^\[FSM\]|Applied entries|applied entry/.test(l.replace(/^\S+ \S+ /, ''))).join('\n');
+          throw new Error(`${e.message}\n--- ${pods.podName(i)} broker log:\n${tail('broker')}${tls ? `\n--- tls-proxy log:\n${tail('tls-proxy')}` : ''}`);
         });
         steps.push({ pod: pods.podName(i), stopToReadyMs: Date.now() - s0 });
       }
@@ -308,7 +312,7 @@ describe.skipIf(!enabled)('the data path an application is given, with the real 
       for (const c of f.rollingUpdate.after.consumers) expect(c, `after the rolling update: consumer via ${c.via}`).toMatchObject({ missing: 0 });
       f.totalMs = Date.now() - t0;
       process.stderr.write(`${ex}: ${JSON.stringify(f)}\n`);
-    });
+    }, 420_000); // usually 15-35 s; the bounded waits (boot, recoveries, each roll step) may add up on a loaded machine
   }
 
   it('negative control: the pre-issue-20 client Service (every broker behind it) loses messages for some consumers', async () => {
