@@ -13,7 +13,7 @@ npm run --silent build || exit 1
 # controlplane: etcd, Kubernetes, Crossplane core, registry, provider-kubernetes, kwok (test/e2e/controlplane.test.ts).
 # broker: StreamBus v1.0.1 broker + CLI; ghostunnel: the TLS sidecar and client tunnels (test/e2e/broker{pods,tls}.test.ts).
 # go-templating: only checks the sha256 of the benchmark's Go peer, function-go-templating (nothing is installed).
-for tool in crossplane crossplane1 crds configcheck go-templating broker ghostunnel controlplane; do
+for tool in crossplane crossplane1 crds configcheck celcheck go-templating broker ghostunnel controlplane; do
   if ! bash scripts/install-tools.sh "$tool"; then
     if ci; then echo "!! CI=true and '$tool' could not be installed" >&2; exit 1; fi
     echo "!!!!!!!!!! could not install '$tool': the e2e tests (or benchmark peer) that need it will be SKIPPED !!!!!!!!!!" >&2
