@@ -37,6 +37,10 @@ if [ $# -eq 0 ]; then
   # function-go-templating (or one with the wrong sha256) fails the benchmark, hence the run.
   echo ">> benchmark smoke test (short, no timing gate): results in .tmp/bench-short.md" >&2
   node dist/bench/bench.js --short --out .tmp/bench-short.md || bench_status=$?
+  # The data path (issue 20): messages/s through the client Service, plaintext vs the TLS sidecar, with the real
+  # broker and CLI in the pods harness; a smoke (every message must come back), no timing gate.
+  echo ">> data-path benchmark smoke test (short, no timing gate): results in .tmp/bench-datapath-short.md" >&2
+  node --import tsx bench/datapath.mts --short --out .tmp/bench-datapath-short.md || bench_status=$?
 fi
 npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json "$@"
 status=$?

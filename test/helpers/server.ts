@@ -38,7 +38,8 @@ export async function startServer(args: string[] = ['--insecure'], env: NodeJS.P
   const main = opts.main ?? MAIN;
   if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build first (npm test does)`);
   const metricsArgs = opts.metricsFlag === false || args.some((a) => a.startsWith('--metrics-address')) ? [] : ['--metrics-address', '127.0.0.1:0'];
-  const proc = spawn(process.execPath, [main, '--address', '127.0.0.1:0', ...metricsArgs, ...args], {
+  // FUNCTION_STREAMBUS_TEST_NODE: run the server under another Node.js (e.g. the image's Node 26) than the tests.
+  const proc = spawn(process.env.FUNCTION_STREAMBUS_TEST_NODE ?? process.execPath, [main, '--address', '127.0.0.1:0', ...metricsArgs, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
