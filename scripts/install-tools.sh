@@ -134,6 +134,24 @@ install_crds() {
 # bench/go-templating.ts checks the sha256 again before running it. $FUNCTION_GO_TEMPLATING overrides the path.
 GO_TEMPLATING=v0.12.2
 GO_TEMPLATING_SHA256=09feafca618466adbe211a42d227c51f266446687e5ed323d23f691905562ec7
+# kube-linter v0.8.3, to lint the rendered manifests (test/e2e/kubelinter.test.ts). The Go module proxy refuses
+# golang.stackrox.io/kube-linter and github.com/stackrox/kube-linter (403), so the unmodified upstream build provided in
+# ../shared/tools/kube-linter-v0.8.3/ is copied into .tools/bin after its sha256 is checked (never committed).
+KUBE_LINTER=v0.8.3
+KUBE_LINTER_SHA256=b974afc66ffc037e4cc55d59243b139c3b6dd6c8be50930c41b623583017536c
+install_kube_linter() {
+  stamp kube-linter "$KUBE_LINTER" kube-linter && return 0
+  local src="$root/../shared/tools/kube-linter-$KUBE_LINTER/kube-linter" sum
+  [ -f "$src" ] || { echo "!! kube-linter $KUBE_LINTER not found at $src" >&2; return 1; }
+  sum="$(sha256sum "$src" | cut -d' ' -f1)"
+  if [ "$sum" != "$KUBE_LINTER_SHA256" ]; then
+    echo "!! $src has sha256 $sum, not the pinned kube-linter $KUBE_LINTER ($KUBE_LINTER_SHA256): refusing it" >&2
+    return 1
+  fi
+  cp "$src" "$bin/kube-linter.tmp" && chmod 0755 "$bin/kube-linter.tmp" && mv "$bin/kube-linter.tmp" "$bin/kube-linter"
+  echo "$KUBE_LINTER" > "$root/.tools/stamps/kube-linter"
+}
+
 install_go_templating() {
   local path="${FUNCTION_GO_TEMPLATING:-$root/../shared/tools/function-go-templating-$GO_TEMPLATING/function-go-templating}" sum
   if [ ! -f "$path" ]; then
@@ -315,6 +333,7 @@ for t in "$@"; do
     operator) install_operator ;;
     crds) install_crds ;;
     go-templating) install_go_templating ;;
+    kube-linter) install_kube_linter ;;
     configcheck) install_configcheck ;;
     celcheck) install_celcheck ;;
     etcd) install_etcd ;;
@@ -325,7 +344,7 @@ for t in "$@"; do
     kwok) install_kwok ;;
     ghostunnel) install_ghostunnel ;;
     controlplane) install_controlplane ;;
-    all) install_crossplane; install_crossplane1; install_broker; install_operator; install_crds; install_go_templating; install_controlplane ;;
+    all) install_crossplane; install_crossplane1; install_broker; install_operator; install_crds; install_go_templating; install_kube_linter; install_controlplane ;;
     *) echo "unknown tool: $t" >&2; exit 2 ;;
   esac
 done
