@@ -12,8 +12,9 @@ npm run --silent build || exit 1
 # crossplane1: the Crossplane 1.20 CLI, for the Crossplane 1/2 agreement check (test/e2e/crossplane-versions.test.ts).
 # controlplane: etcd, Kubernetes, Crossplane core, registry, provider-kubernetes, kwok (test/e2e/controlplane.test.ts).
 # broker: StreamBus v1.0.1 broker + CLI; ghostunnel: the TLS sidecar and client tunnels (test/e2e/broker{pods,tls}.test.ts).
+# operator: the StreamBus operator v1.0.1, sha256-checked, for the adoption test (test/e2e/operator-adoption.test.ts).
 # go-templating: only checks the sha256 of the benchmark's Go peer, function-go-templating (nothing is installed).
-for tool in crossplane crossplane1 crds configcheck go-templating broker ghostunnel controlplane; do
+for tool in crossplane crossplane1 crds configcheck celcheck go-templating kube-linter broker operator ghostunnel controlplane; do
   if ! bash scripts/install-tools.sh "$tool"; then
     if ci; then echo "!! CI=true and '$tool' could not be installed" >&2; exit 1; fi
     echo "!!!!!!!!!! could not install '$tool': the e2e tests (or benchmark peer) that need it will be SKIPPED !!!!!!!!!!" >&2
@@ -36,6 +37,10 @@ if [ $# -eq 0 ]; then
   # function-go-templating (or one with the wrong sha256) fails the benchmark, hence the run.
   echo ">> benchmark smoke test (short, no timing gate): results in .tmp/bench-short.md" >&2
   node dist/bench/bench.js --short --out .tmp/bench-short.md || bench_status=$?
+  # The data path (issue 20): messages/s through the client Service, plaintext vs the TLS sidecar, with the real
+  # broker and CLI in the pods harness; a smoke (every message must come back), no timing gate.
+  echo ">> data-path benchmark smoke test (short, no timing gate): results in .tmp/bench-datapath-short.md" >&2
+  node --import tsx bench/datapath.mts --short --out .tmp/bench-datapath-short.md || bench_status=$?
 fi
 npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json "$@"
 status=$?

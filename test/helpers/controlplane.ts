@@ -955,6 +955,12 @@ export class ControlPlane {
     return (r.stdout || r.stderr).slice(0, 6000);
   }
 
+  /** Every line a process started by spawn has logged so far. */
+  logLines(name: string): string[] {
+    const f = this.logs.get(name);
+    return f && existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean) : [];
+  }
+
   logTail(name: string, lines = 30): string {
     const f = this.logs.get(name);
     if (!f || !existsSync(f)) return `(no log for ${name})`;
