@@ -162,4 +162,51 @@ describe.skipIf(!available)('on a real node (kubelet v1.34.1, containerd, CNI, k
     expect(phase).toBe('Succeeded');
     record('pod → Service by DNS name → pod', started, `Service web ${clusterIp}`);
   });
+
+  // ------------------------------------------------------------------------------------------- a claim becomes brokers
+  /** The minimal example as a claim, with what this machine needs (see the test). */
+  const minimalOnNode = (): Obj => {
+    const c = parse(readFileSync(join(ROOT, 'examples/minimal/claim.yaml'), 'utf8')) as Obj;
+    const [repository, tag] = TEST_IMAGE.split(/:(?=[^:]+$)/);
+    c.spec.image = { repository, tag, pullPolicy: 'Never' };
+    c.spec.nodeSelector = ON_REAL_NODE.nodeSelector;
+    c.spec.tolerations = ON_REAL_NODE.tolerations;
+    // Three brokers asking for 500m CPU each would not leave room on a 2-core shared machine.
+    c.spec.resources = { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '1', memory: '1Gi' } };
+    return c;
+  };
+  const MIN_NS = 'default';
+  const MIN_NAME = 'streambus-minimal';
+  const claim = () => cp.get(CLAIMS, MIN_NAME, MIN_NS);
+
+  it('the minimal example as a claim becomes three broker pods on the real node, Running from real readiness', async () => {
+    const setup = Date.now();
+    await cp.installFunction(functionName());
+    await cp.installApi();
+    await node.addLocalVolumes('standard', ['10Gi', '5Gi'], 4);
+    record('function, API and local volumes installed', setup);
+    const started = Date.now();
+    await cp.apply([minimalOnNode()]);
+    const ready = await waitFor(`claim ${MIN_NS}/${MIN_NAME} Ready with phase Running`, async () => {
+      const c = await claim();
+      return cond(c, 'Ready')?.status === 'True' && c?.status?.phase === 'Running' ? c : undefined;
+    }, 600_000, 2000, async () => `${condLine(await claim())}\n${(await cp.kubectl(['get', 'pods,pvc', '-n', MIN_NS, '-o', 'wide'])).stdout}\n${cp.logTail('kubelet', 15)}`);
+    const seconds = (Date.now() - started) / 1000;
+    process.stdout.write(`claim ${MIN_NS}/${MIN_NAME}: Running after ${seconds.toFixed(1)} s (${condLine(ready)})\n`);
+    record('minimal claim: applied → Running (real broker readiness)', started, condLine(ready));
+    expect(ready.status.readyReplicas).toBe(3);
+    const pods = await cp.list('pods', MIN_NS, `app.kubernetes.io/instance=${MIN_NAME}`);
+    expect(pods).toHaveLength(3);
+    for (const p of pods) {
+      expect(p.spec.nodeName).toBe(node.name);
+      expect(p.status.podIP.startsWith(node.podCidr.replace(/0\/24$/, ''))).toBe(true);
+      const broker = (p.status.containerStatuses as Obj[]).find((s) => s.name === 'broker');
+      expect(broker?.ready, p.metadata.name).toBe(true);
+      expect(broker?.image).toContain('broker-temporary');
+    }
+    // Readiness is the broker's own: its client port opens only at quorum, and its log says so.
+    const log = await cp.kubectl(['logs', `${MIN_NAME}-0`, '-n', MIN_NS, '-c', 'broker', '--tail=400']);
+    expect(log.code, log.stderr).toBe(0);
+    expect(log.stdout.length).toBeGreaterThan(0);
+  });
 });

@@ -86,7 +86,7 @@ export interface NodeImage {
 }
 
 /** busybox's applets the test images link (the shell, DNS and HTTP tools the smoke test uses). */
-const BUSYBOX_APPLETS = ['sh', 'cat', 'echo', 'ls', 'mkdir', 'nslookup', 'wget', 'httpd', 'nc', 'sleep', 'seq', 'wc', 'grep', 'date', 'env', 'hostname', 'id', 'true', 'false', 'sort', 'uniq', 'head', 'tail', 'tr', 'test', '['];
+const BUSYBOX_APPLETS = ['sh', 'cat', 'echo', 'ls', 'mkdir', 'nslookup', 'wget', 'httpd', 'nc', 'sleep', 'seq', 'wc', 'grep', 'date', 'env', 'hostname', 'id', 'true', 'false', 'sort', 'uniq', 'head', 'tail', 'tr', 'test', '[', 'timeout'];
 
 /** busybox (static, from Debian's busybox-static) and its applets, for a test image. */
 export function busyboxFiles(): ImageFile[] {
@@ -470,6 +470,42 @@ export class RealNode {
     } catch {
       /* no such folder */
     }
+  }
+
+  /**
+   * A StorageClass (no provisioner, WaitForFirstConsumer) with `count` pre-made local PersistentVolumes of each size on
+   * this node: folders under the node's own folder (the kubelet applies the pods' fsGroup to local volumes).
+   */
+  async addLocalVolumes(storageClass: string, sizes: string[], count: number): Promise<void> {
+    const docs: Obj[] = [{
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      metadata: { name: storageClass },
+      provisioner: 'kubernetes.io/no-provisioner',
+      volumeBindingMode: 'WaitForFirstConsumer',
+      reclaimPolicy: 'Retain',
+    }];
+    for (const size of sizes) {
+      for (let i = 0; i < count; i++) {
+        const name = `local-${storageClass}-${size.toLowerCase()}-${i}`;
+        const path = join(this.dir, 'volumes', name);
+        mkdirSync(path, { recursive: true });
+        docs.push({
+          apiVersion: 'v1',
+          kind: 'PersistentVolume',
+          metadata: { name },
+          spec: {
+            capacity: { storage: size },
+            accessModes: ['ReadWriteOnce'],
+            storageClassName: storageClass,
+            persistentVolumeReclaimPolicy: 'Retain',
+            local: { path },
+            nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [this.name] }] }] } },
+          },
+        });
+      }
+    }
+    await this.cp.apply(docs);
   }
 
   /** `kubectl get nodes,pods -o wide` (all namespaces), for the report. */
