@@ -521,8 +521,14 @@ export const StreamBusClusterStatus = z
     replicas: z.number().int().optional().describe('Number of brokers the cluster runs.'),
     readyReplicas: z.number().int().optional().describe('Number of ready brokers.'),
     observedGeneration: z.number().int().optional().describe('Generation of the spec this status describes.'),
-    endpoints: z.array(z.string()).optional().describe('Client address of each broker, host:port.'),
-    bootstrapServers: z.string().optional().describe('Comma-separated broker addresses for clients.'),
+    endpoints: z
+      .array(z.string())
+      .optional()
+      .describe(
+        'Client addresses (host:port) applications use: the data broker\'s (<name>-0) only while the broker does not replicate ' +
+          'data (StreamBus v1.0.1), every broker\'s for a broker that does.',
+      ),
+    bootstrapServers: z.string().optional().describe('The same addresses, comma-separated: what a client is configured with.'),
     httpEndpoint: z.string().optional().describe('HTTP endpoint of the client Service (health and admin API).'),
     metricsEndpoint: z.string().optional().describe('Metrics endpoint of the brokers.'),
   })
@@ -578,6 +584,18 @@ export const PlatformPolicy = z
       .describe(
         'AppArmor and seccomp annotations a claim may put on the pods (spec.podAnnotations): Any; Confined (default): ' +
           'only profiles that confine (runtime/default, docker/default, localhost/<profile>), never unconfined; None.',
+      ),
+    maxReplicasWithoutDataReplication: z
+      .number()
+      .int()
+      .min(MIN_REPLICAS)
+      .max(MAX_REPLICAS)
+      .optional()
+      .describe(
+        'Most brokers a new cluster may ask for (spec.replicas) while the broker does not replicate data (StreamBus v1.0.1): ' +
+          'the extra brokers add Raft metadata peers, not data capacity or a second copy of any message. 1 refuses every ' +
+          'multi-broker cluster. Applies to new clusters and to replica increases; a running cluster above it keeps running. ' +
+          'Unset: no limit.',
       ),
     deniedNamespaces: z
       .array(z.string().min(1).max(63).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/))

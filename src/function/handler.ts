@@ -25,6 +25,7 @@ import { createHash } from 'node:crypto';
 import { renderCluster, renderNotes, type Manifest } from '../render/index.js';
 import { BROKER_VERSION, unenforcedFeatures } from '../render/enforcement.js';
 import { connectionDetails, connectionSecret } from '../render/connection.js';
+import { dataBrokerPod, dataReplicated } from '../render/dataplane.js';
 import type { ClusterModel } from '../render/model.js';
 import { planCluster, type Decision } from '../render/plan.js';
 import { tlsEnabled, tlsSecretName } from '../render/security.js';
@@ -231,9 +232,31 @@ function report(req: RunFunctionRequest, rsp: RunFunctionResponse, read: ReadOk,
       : condition('FeaturesEnforced', false, 'NotEnforcedByBroker', `configured but not enforced by ${BROKER_VERSION}: ${unenforced.map((u) => u.field).join(', ')}`),
   );
 
+  // The data path: say plainly what a multi-broker cluster of a broker that does not replicate is (dataplane.ts).
+  const data = dataReplicatedCondition(model);
+  rsp.conditions.push(data.condition);
+  if (data.warning) rsp.results.push(result(Severity.SEVERITY_WARNING, 'DataNotReplicated', `PublishConnectionDetails: ${data.warning}`, Target.TARGET_COMPOSITE_AND_CLAIM));
+
   rsp.conditions.push(brokersReadyCondition(model, stsObserved, health, failures.find((f) => f.key === 'statefulset')));
   rsp.meta!.ttl = { seconds: health.allReady ? TTL_READY_SECONDS : TTL_NOT_READY_SECONDS, nanos: 0 };
   return rsp;
+}
+
+/**
+ * DataReplicated: True only for a broker that replicates. Otherwise False, and for more than one broker a WARNING too:
+ * the extra brokers add metadata peers, not data capacity or a second copy.
+ */
+function dataReplicatedCondition(model: ClusterModel): { condition: Condition; warning?: string } {
+  if (dataReplicated(model)) return { condition: condition('DataReplicated', true, 'ReplicatedByBroker', `${BROKER_VERSION} replicates topics and messages between brokers`) };
+  const pod = dataBrokerPod(model)!;
+  if (model.replicas === 1) {
+    return { condition: condition('DataReplicated', false, 'SingleBroker', `one broker (${pod}) holds every topic and message; its volume keeps them across restarts; there is no second copy`) };
+  }
+  const message =
+    `${BROKER_VERSION} does not replicate topics and messages between brokers: every client address (the client Service, ` +
+    `bootstrapServers, status.endpoints) reaches broker ${pod}, which holds all the data; the other ${model.replicas - 1} brokers ` +
+    `only add to the Raft metadata quorum. While ${pod} is down, produce and consume stop until it is back on its volume`;
+  return { condition: condition('DataReplicated', false, 'NotReplicatedByBroker', message), warning: `spec.replicas: ${model.replicas} brokers asked for; ${message}` };
 }
 
 function brokersReadyCondition(model: ClusterModel, sts: Manifest | undefined, health: ClusterHealth, refused?: ApplyFailure): Condition {

@@ -7,6 +7,7 @@ import type { FunctionInputSpec, StreamBusClusterSpec } from '../api/schema.js';
 import { imageRegistry, show } from '../k8s/names.js';
 import { compatAnnotationHook, podAnnotationContainerRefs, podContainerNames, SECCOMP_POD_ANNOTATION } from '../render/containers.js';
 import type { ClusterIdentity } from '../render/model.js';
+import { BROKER } from '../render/enforcement.js';
 
 /** Profiles that confine a container: AppArmor (runtime/default, localhost/x) and seccomp (also docker/default). */
 const CONFINED = /^(runtime\/default|docker\/default|localhost\/[^\s]+)$/;
@@ -17,11 +18,29 @@ function field(path: string, key?: string): string {
   return key === undefined ? `spec.${path}` : `spec.${path}[${JSON.stringify(key)}]`;
 }
 
-export function checkPolicy(spec: StreamBusClusterSpec, platform: FunctionInputSpec, id: ClusterIdentity, _annotations: Record<string, unknown>): string | undefined {
+/**
+ * `appliedReplicas`: the broker count the function last applied (undefined for a cluster not composed yet): the
+ * replica cap applies to new clusters and to increases only, so a running cluster is never refused for what it is.
+ */
+export function checkPolicy(
+  spec: StreamBusClusterSpec,
+  platform: FunctionInputSpec,
+  id: ClusterIdentity,
+  _annotations: Record<string, unknown>,
+  appliedReplicas?: number,
+): string | undefined {
   const policy = platform.policy;
 
   if (policy.deniedNamespaces.includes(id.namespace)) {
     return `metadata.labels["crossplane.io/claim-namespace"]: "${id.namespace}" is a namespace no StreamBus cluster is composed into (input.spec.policy.deniedNamespaces)`;
+  }
+
+  const cap = policy.maxReplicasWithoutDataReplication;
+  if (cap !== undefined && !BROKER.replicatesData && spec.replicas > cap && (appliedReplicas === undefined || spec.replicas > appliedReplicas)) {
+    return (
+      `spec.replicas: ${spec.replicas} brokers, more than ${cap} (input.spec.policy.maxReplicasWithoutDataReplication): ${BROKER.version} ` +
+      `does not replicate data, so extra brokers add Raft metadata peers, not data capacity or a second copy; ask for at most ${cap}`
+    );
   }
 
   const repository = spec.image.repository ?? platform.defaultImageRepository;

@@ -2,8 +2,8 @@
  * The read step of RunFunction: everything the pure core needs, taken from the request and checked, or the FATAL
  * refusal naming the field.
  *
- *   hostile-input guard → observed XR → function input → identity → validated spec → platform policy
- *   → what the function last applied (src/render/applied.ts, either composition mode)
+ *   hostile-input guard → observed XR → function input → identity → validated spec → what the function last
+ *   applied (src/render/applied.ts, either composition mode) → platform policy
  */
 import type { RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
 import { FunctionInput, StreamBusClusterSpec, type FunctionInputSpec } from '../api/schema.js';
@@ -57,13 +57,14 @@ export function readRequest(req: RunFunctionRequest, specCache: Lru<SpecResult>)
   const spec = specCache.get(specKey, () => StreamBusClusterSpec.safeParse(rawSpec, { reportInput: true }), () => specKey.length * 2);
   if (!spec.success) return { ok: false, step: 'ValidateSpec', message: formatZodError('spec', spec.error) };
 
-  const platform = input.data.spec;
-  const annotations = obj(obj(xr.metadata)?.annotations) ?? {};
-  const policy = checkPolicy(spec.data, platform, id.identity, annotations);
-  if (policy) return { ok: false, step: 'ApplyPlatformPolicy', reason: 'PolicyViolation', message: policy };
-
   const applied = readApplied(obj(req.observed?.resources?.statefulset?.resource));
   if (!applied.ok) return { ok: false, step: 'ReadAppliedState', reason: 'AppliedStateUnreadable', message: `resources.statefulset: ${applied.message}` };
+
+  const platform = input.data.spec;
+  const annotations = obj(obj(xr.metadata)?.annotations) ?? {};
+  const appliedReplicas = typeof applied.applied?.replicas === 'number' ? applied.applied.replicas : undefined;
+  const policy = checkPolicy(spec.data, platform, id.identity, annotations, appliedReplicas);
+  if (policy) return { ok: false, step: 'ApplyPlatformPolicy', reason: 'PolicyViolation', message: policy };
 
   return { ok: true, xr, platform, identity: id.identity, xrName: id.xrName, spec: spec.data, specKey, annotations, applied: applied.applied };
 }

@@ -11,7 +11,8 @@
  */
 import type { StreamBusClusterStatus } from '../api/schema.js';
 import { connectionDetails } from '../render/connection.js';
-import { brokerEndpoints, type ClusterModel } from '../render/model.js';
+import { clientEndpoints } from '../render/dataplane.js';
+import type { ClusterModel } from '../render/model.js';
 import type { Manifest } from '../render/index.js';
 import { READINESS_RULES } from './readiness.js';
 
@@ -55,5 +56,5 @@ export function clusterHealth(m: ClusterModel, sts: Manifest | undefined, previo
 
 export function endpointsStatus(m: ClusterModel): Pick<StreamBusClusterStatus, 'endpoints' | 'bootstrapServers' | 'httpEndpoint' | 'metricsEndpoint'> {
   const d = connectionDetails(m);
-  return { endpoints: brokerEndpoints(m), bootstrapServers: d.bootstrapServers, httpEndpoint: d.httpEndpoint, metricsEndpoint: d.metricsEndpoint };
+  return { endpoints: clientEndpoints(m), bootstrapServers: d.bootstrapServers, httpEndpoint: d.httpEndpoint, metricsEndpoint: d.metricsEndpoint };
 }

@@ -25,12 +25,20 @@ export function pdbEnabled(m: ClusterModel): boolean {
   return m.replicas > 1;
 }
 
-/** At most one broker down by voluntary disruption: a Raft quorum survives drains and upgrades. */
+/**
+ * At most one broker down by voluntary disruption: a Raft quorum survives drains and upgrades.
+ *
+ * unhealthyPodEvictionPolicy AlwaysAllow: a broker that is not Ready (crash-looping, or blocked at boot waiting for a
+ * quorum) serves no client and counts for no quorum, so evicting it costs nothing; with the default
+ * (IfHealthyBudget) such a pod could not be evicted while the budget is used up, and a node drain would hang on it.
+ * Kubernetes recommends AlwaysAllow for this reason. A Ready broker, the data broker included, is evicted only
+ * within the budget; the data broker comes back under the same name on the same volume (dataplane.ts).
+ */
 export function podDisruptionBudget(m: ClusterModel): Record<string, unknown> {
   return {
     apiVersion: 'policy/v1',
     kind: 'PodDisruptionBudget',
     metadata: { name: m.name, namespace: m.namespace, labels: m.labels },
-    spec: { maxUnavailable: 1, selector: { matchLabels: m.selectorLabels } },
+    spec: { maxUnavailable: 1, unhealthyPodEvictionPolicy: 'AlwaysAllow', selector: { matchLabels: m.selectorLabels } },
   };
 }

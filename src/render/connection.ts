@@ -2,7 +2,8 @@
  * Connection details: what an application needs to reach the cluster. Published as the claim's connection
  * Secret (XR connection details, legacy XRs) and, in Direct mode, as a composed Secret `<name>-connection`.
  */
-import { brokerEndpoints, type ClusterModel } from './model.js';
+import { clientEndpoints } from './dataplane.js';
+import type { ClusterModel } from './model.js';
 
 export interface ConnectionDetails {
   bootstrapServers: string;
@@ -15,7 +16,7 @@ export interface ConnectionDetails {
 export function connectionDetails(m: ClusterModel, caCrt?: Buffer): ConnectionDetails {
   const svc = `${m.names.clientService}.${m.namespace}.svc.${m.clusterDomain}`;
   return {
-    bootstrapServers: brokerEndpoints(m).join(','),
+    bootstrapServers: clientEndpoints(m).join(','),
     httpEndpoint: `http://${svc}:${m.ports.http}`,
     metricsEndpoint: `http://${svc}:${m.ports.http}/metrics`,
     ...(caCrt ? { 'ca.crt': caCrt } : {}),

@@ -19,7 +19,25 @@ export interface Unenforced {
 
 type Row = { field: string; when: (s: StreamBusClusterSpec) => boolean; note: string };
 
-export const BROKER_VERSION = 'StreamBus v1.0.1';
+/**
+ * What the broker version this project renders for can do, in one place. The renderers read it (never the
+ * version): a broker release that replicates topics and messages between brokers changes `replicatesData` here, and
+ * the client Service, the connection details and the status go back to every broker (dataplane.ts).
+ */
+export interface BrokerCapabilities {
+  /** Named in conditions and results. */
+  version: string;
+  /**
+   * Whether a message acknowledged by one broker can be read through any other. StreamBus v1.0.1: no. Topics and
+   * messages live on the broker that received them (its request handler writes to the local log), its Raft group
+   * carries broker metadata only, and its client sends every request to the first address it is given
+   * (broker-contract.md §2).
+   */
+  replicatesData: boolean;
+}
+
+export const BROKER: BrokerCapabilities = { version: 'StreamBus v1.0.1', replicatesData: false };
+export const BROKER_VERSION = BROKER.version;
 
 /**
  * Authentication methods asked for that nothing enforces. TLS and mutual TLS are enforced by the TLS sidecar
@@ -34,6 +52,11 @@ export function unenforcedAuthMethods(s: StreamBusClusterSpec): string[] {
 }
 
 const ROWS: Row[] = [
+  {
+    field: 'replicas (data replication)',
+    when: (s) => s.replicas > 1 && !BROKER.replicatesData,
+    note: 'topics and messages are not replicated between brokers: they live on broker 0, the only address clients are given (condition DataReplicated)',
+  },
   // security.tls and security.tls.clientAuthRequired are enforced by the TLS sidecar (tlsproxy.ts).
   {
     field: 'security.authentication',

@@ -128,10 +128,3 @@ export function raftPeers(m: ClusterModel): string[] {
   for (let i = 0; i < m.replicas; i++) peers.push(`${brokerId(i)}:${podFqdn(m, i)}:${m.ports.raft}`);
   return peers;
 }
-
-/** Client address of every broker, host:port. */
-export function brokerEndpoints(m: ClusterModel): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < m.replicas; i++) out.push(`${podFqdn(m, i)}:${m.ports.client}`);
-  return out;
-}

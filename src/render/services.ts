@@ -2,6 +2,7 @@
  * The two Services: a headless one that gives each broker its stable DNS name (Raft peers dial it) and is the
  * per-broker scrape target, and a client one.
  */
+import { clientSelector, dataReplicated } from './dataplane.js';
 import type { ClusterModel } from './model.js';
 import { CLIENT_ROLE, HEADLESS_ROLE } from './monitoring.js';
 
@@ -32,10 +33,10 @@ export function clientService(m: ClusterModel): Record<string, unknown> {
     metadata: { name: m.names.clientService, namespace: m.namespace, labels: { ...m.labels, ...CLIENT_ROLE } },
     spec: {
       type: 'ClusterIP',
-      selector: m.selectorLabels,
-      // StreamBus v1.0.1 keeps topic metadata per broker and its client talks to one broker only:
-      // pin each client to one broker (broker-contract.md §8).
-      sessionAffinity: 'ClientIP',
+      // Only the data broker while the broker does not replicate (dataplane.ts): every connection reaches the broker
+      // that holds every topic and message. A replicating broker gets every broker, each client pinned to one.
+      selector: clientSelector(m),
+      ...(dataReplicated(m) ? { sessionAffinity: 'ClientIP' } : {}),
       ports: [
         { name: 'client', port: m.ports.client, targetPort: 'client', protocol: 'TCP' },
         { name: 'http', port: m.ports.http, targetPort: 'http', protocol: 'TCP' },

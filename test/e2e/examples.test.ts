@@ -110,6 +110,12 @@ describe.skipIf(!crossplane)('every example renders through crossplane render fo
           const { 'connection-secret': secret, ...rest } = composed(ex, mode, api);
           expect(secret === undefined).toBe(api === 'legacy' && mode === 'Object');
           if (secret) expect(secret.data.bootstrapServers).toBeDefined();
+          // The data path (issue 20): the client Service, the XR's status and the connection Secret reach broker 0 only.
+          const sts = rest.statefulset!.metadata.name;
+          expect(rest['client-service']!.spec.selector['statefulset.kubernetes.io/pod-name']).toBe(`${sts}-0`);
+          const dataBroker = new RegExp(`^${sts}-0\\.${sts}-headless\\.[a-z0-9-]+\\.svc\\.cluster\\.local:\\d+$`);
+          expect(docs[0]!.status.bootstrapServers).toMatch(dataBroker);
+          if (secret) expect(Buffer.from(secret.data.bootstrapServers, 'base64').toString()).toMatch(dataBroker);
           expect(normalize(rest)).toEqual(normalize(composed(ex, 'Object')));
         });
       }
@@ -175,7 +181,7 @@ describe.skipIf(!crossplane)('every example renders through crossplane render fo
     const np = composed('secure', 'Object')['network-policy']!;
     expect(np.spec.ingress[0].from).toBeDefined();
     const warning = results('secure', 'Object').find((r) => r.severity === 'SEVERITY_WARNING' && /not enforced/.test(r.message));
-    expect(warning?.message).toMatch(/not enforced by StreamBus v1\.0\.1: security\.authentication \(/);
+    expect(warning?.message).toMatch(/not enforced by StreamBus v1\.0\.1: replicas \(data replication\) \(.*\); security\.authentication \(/);
     expect(warning?.message).not.toMatch(/security\.tls/);
     const xr = out.get('secure/Object')![0]!;
     const cond = xr.status.conditions.find((c: Obj) => c.type === 'FeaturesEnforced');

@@ -271,6 +271,7 @@ describe('honesty: features the broker does not enforce', () => {
     const spec = StreamBusClusterSpec.parse(exampleXr('secure').spec);
     // TLS and mutual TLS are enforced by the TLS sidecar; jwt (an allowed method) is not.
     expect(unenforcedFeatures(spec).map((u) => u.field)).toEqual([
+      'replicas (data replication)',
       'security.authentication',
       'security.authorization',
       'multiTenancy',
@@ -284,7 +285,8 @@ describe('honesty: features the broker does not enforce', () => {
     const rsp = runFunction(request(exampleXr('secure')));
     const w = rsp.results.filter((r) => r.severity === Severity.SEVERITY_WARNING && r.reason === 'FeaturesNotEnforced');
     expect(w).toHaveLength(1);
-    expect(w[0]!.message).toMatch(/^configured but not enforced by StreamBus v1\.0\.1: security\.authentication \(/);
+    expect(w[0]!.message).toMatch(/^configured but not enforced by StreamBus v1\.0\.1: replicas \(data replication\) \(topics and messages are not replicated/);
+    expect(w[0]!.message).toContain('; security.authentication (');
     expect(w[0]!.message).not.toMatch(/security\.tls(\.clientAuthRequired)? \(/);
     const c = rsp.conditions.find((x) => x.type === 'FeaturesEnforced')!;
     expect(c.status).toBe(Status.STATUS_CONDITION_FALSE);
@@ -292,7 +294,7 @@ describe('honesty: features the broker does not enforce', () => {
   });
 
   it('mtls alone with TLS on is enforced; mtls without TLS, jwt and sasl are not', () => {
-    const fields = (security: unknown) => unenforcedFeatures(StreamBusClusterSpec.parse({ security })).map((u) => u.field);
+    const fields = (security: unknown) => unenforcedFeatures(StreamBusClusterSpec.parse({ replicas: 1, security })).map((u) => u.field);
     expect(fields({ tls: { enabled: true, certSecretName: 'c', clientAuthRequired: true }, authentication: { enabled: true, method: 'mtls' } })).toEqual([]);
     expect(fields({ tls: { enabled: true, certSecretName: 'c' } })).toEqual([]);
     expect(fields({ authentication: { enabled: true, method: 'mtls' } })).toEqual(['security.authentication']);
@@ -302,6 +304,7 @@ describe('honesty: features the broker does not enforce', () => {
   it('no warning when nothing unenforced is asked for', () => {
     const xr = structuredClone(exampleXr('minimal')) as Obj;
     delete xr.spec.observability;
+    xr.spec.replicas = 1; // more than one broker asks for data replication, which v1.0.1 does not do
     const rsp = runFunction(request(xr));
     expect(rsp.results).toEqual([]);
     expect(rsp.conditions.find((x) => x.type === 'FeaturesEnforced')!.status).toBe(Status.STATUS_CONDITION_TRUE);

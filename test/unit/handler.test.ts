@@ -38,7 +38,8 @@ describe('RunFunction on a valid XR', () => {
     const status = (rsp.desired!.composite!.resource as Obj).status;
     expect(status.phase).toBe('Pending');
     expect(status.replicas).toBe(3);
-    expect(status.endpoints).toEqual([0, 1, 2].map((i) => `streambus-minimal-${i}.streambus-minimal-headless.default.svc.cluster.local:9092`));
+    // StreamBus v1.0.1 does not replicate: applications are given the data broker (ordinal 0) only.
+    expect(status.endpoints).toEqual(['streambus-minimal-0.streambus-minimal-headless.default.svc.cluster.local:9092']);
     expect(status.bootstrapServers).toBe(status.endpoints.join(','));
     const types = rsp.conditions.map((c) => [c.type, c.status, c.target]);
     expect(types).toEqual([
@@ -46,6 +47,7 @@ describe('RunFunction on a valid XR', () => {
       ['ConfigurationValid', Status.STATUS_CONDITION_TRUE, Target.TARGET_COMPOSITE_AND_CLAIM],
       // the minimal example asks for metrics, which v1.0.1 does not serve
       ['FeaturesEnforced', Status.STATUS_CONDITION_FALSE, Target.TARGET_COMPOSITE_AND_CLAIM],
+      ['DataReplicated', Status.STATUS_CONDITION_FALSE, Target.TARGET_COMPOSITE_AND_CLAIM],
       ['BrokersReady', Status.STATUS_CONDITION_FALSE, Target.TARGET_COMPOSITE_AND_CLAIM],
     ]);
   });
