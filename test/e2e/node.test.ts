@@ -14,7 +14,7 @@
  * Figures (node start-up, times to Running, message counts) are printed at the end and written to
  * .tmp/node-report.json.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -40,6 +40,13 @@ const testImage = () => ({
   entrypoint: ['/bin/sh'],
 });
 
+/**
+ * The broker image: issue 22's (scripts/build-images.sh, `.tools/images/broker.tar`: the upstream v1.0.1 broker and a
+ * shell, as the function's default image reference) when it has been built; otherwise, TEMPORARILY, the test image.
+ */
+const BROKER_ARCHIVE = join(ROOT, '.tools', 'images', 'broker.tar');
+const BROKER_REF = 'ghcr.io/gstreamio/streambus/broker:v1.0.1';
+
 const functionName = (): string => (parse(readFileSync(join(ROOT, 'compositions/composition.yaml'), 'utf8')) as Obj).spec.pipeline[0].functionRef.name;
 const cond = (o: Obj | undefined, type: string): Obj | undefined => ((o?.status?.conditions ?? []) as Obj[]).find((c) => c.type === type);
 const condLine = (o: Obj | undefined) => ((o?.status?.conditions ?? []) as Obj[]).map((c) => `${c.type}=${c.status}${c.reason ? `/${c.reason}` : ''}`).join(' ');
@@ -55,6 +62,7 @@ const report: Report = { boot: {}, scenarios: [] };
 describe.skipIf(!available)('on a real node (kubelet v1.34.1, containerd, CNI, kube-proxy, CoreDNS) in the real control plane', () => {
   let cp: ControlPlane;
   let node: RealNode;
+  let brokerImage = TEST_IMAGE;
   let failed = false;
   afterEach((ctx) => {
     if (ctx.task.result?.state === 'fail') failed = true;
@@ -94,6 +102,14 @@ describe.skipIf(!available)('on a real node (kubelet v1.34.1, containerd, CNI, k
       const t = Date.now();
       await node.importImage(testImage());
       report.boot['test-image'] = Date.now() - t;
+      if (existsSync(BROKER_ARCHIVE)) {
+        const b = Date.now();
+        await node.importArchive(BROKER_ARCHIVE, BROKER_REF);
+        report.boot['broker-image'] = Date.now() - b;
+        brokerImage = BROKER_REF;
+      } else {
+        process.stderr.write(`\n!!!!!!!!!! ${BROKER_ARCHIVE} is missing (scripts/build-images.sh broker): the broker pods run the TEMPORARY test image ${TEST_IMAGE} !!!!!!!!!!\n\n`);
+      }
     } catch (err) {
       process.stderr.write(cp.logTails(30));
       throw err;
@@ -167,12 +183,13 @@ describe.skipIf(!available)('on a real node (kubelet v1.34.1, containerd, CNI, k
   /** The minimal example as a claim, with what this machine needs (see the test). */
   const minimalOnNode = (): Obj => {
     const c = parse(readFileSync(join(ROOT, 'examples/minimal/claim.yaml'), 'utf8')) as Obj;
-    const [repository, tag] = TEST_IMAGE.split(/:(?=[^:]+$)/);
+    const [repository, tag] = brokerImage.split(/:(?=[^:]+$)/);
     c.spec.image = { repository, tag, pullPolicy: 'Never' };
     c.spec.nodeSelector = ON_REAL_NODE.nodeSelector;
     c.spec.tolerations = ON_REAL_NODE.tolerations;
     // Three brokers asking for 500m CPU each would not leave room on a 2-core shared machine.
     c.spec.resources = { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '1', memory: '1Gi' } };
+    c.spec.writeConnectionSecretToRef = { name: `${c.metadata.name}-conn` };
     return c;
   };
   const MIN_NS = 'default';
@@ -193,7 +210,7 @@ describe.skipIf(!available)('on a real node (kubelet v1.34.1, containerd, CNI, k
     }, 600_000, 2000, async () => `${condLine(await claim())}\n${(await cp.kubectl(['get', 'pods,pvc', '-n', MIN_NS, '-o', 'wide'])).stdout}\n${cp.logTail('kubelet', 15)}`);
     const seconds = (Date.now() - started) / 1000;
     process.stdout.write(`claim ${MIN_NS}/${MIN_NAME}: Running after ${seconds.toFixed(1)} s (${condLine(ready)})\n`);
-    record('minimal claim: applied → Running (real broker readiness)', started, condLine(ready));
+    record('minimal claim: applied → Running (real broker readiness)', started, `image ${brokerImage}; ${condLine(ready)}`);
     expect(ready.status.readyReplicas).toBe(3);
     const pods = await cp.list('pods', MIN_NS, `app.kubernetes.io/instance=${MIN_NAME}`);
     expect(pods).toHaveLength(3);
@@ -202,11 +219,90 @@ describe.skipIf(!available)('on a real node (kubelet v1.34.1, containerd, CNI, k
       expect(p.status.podIP.startsWith(node.podCidr.replace(/0\/24$/, ''))).toBe(true);
       const broker = (p.status.containerStatuses as Obj[]).find((s) => s.name === 'broker');
       expect(broker?.ready, p.metadata.name).toBe(true);
-      expect(broker?.image).toContain('broker-temporary');
+      expect(broker?.image).toContain(brokerImage);
     }
     // Readiness is the broker's own: its client port opens only at quorum, and its log says so.
     const log = await cp.kubectl(['logs', `${MIN_NAME}-0`, '-n', MIN_NS, '-c', 'broker', '--tail=400']);
     expect(log.code, log.stderr).toBe(0);
     expect(log.stdout.length).toBeGreaterThan(0);
+  });
+
+  // ------------------------------------------------------------------------------------------- an application uses it
+  /**
+   * A client pod on the node runs the real CLI against `addr`: creates `topic` (when asked), produces `produce`
+   * messages (each its own CLI call, acknowledged by its exit code), then reads the topic from the start with
+   * `consumers` fresh consumers (new processes, new groups). Returns how many were acknowledged and, per consumer,
+   * which of the topic's messages it read.
+   */
+  let clientRuns = 0;
+  const client = async (addr: string, topic: string, opts: { create: boolean; produce: number; from: number; consumers: number; expect: number }) => {
+    const name = `app-${++clientRuns}`;
+    const script = [
+      'B="$1"; T="$2"; N="$3"; FROM="$4"; C="$5"; WANT="$6"; CREATE="$7"',
+      'cli() { /app/streambus-cli -b "$B" "$@"; }',
+      'if [ "$CREATE" = yes ]; then cli topic create "$T" -p 1 -r 1 || { echo "topic create failed"; exit 1; }; fi',
+      'ok=0; i=$FROM; end=$((FROM + N)); while [ $i -lt $end ]; do if cli produce "$T" -k "k$i" -m "msg-$T-$i" >/dev/null 2>&1; then ok=$((ok+1)); else echo "produce $i failed"; fi; i=$((i+1)); done',
+      'echo "acknowledged=$ok"',
+      'c=1; while [ $c -le $C ]; do echo "--- consumer $c"; timeout 60 /app/streambus-cli -b "$B" consume "$T" -o earliest -n "$WANT" -g "fresh-$c-$(date +%s%N)" 2>&1; c=$((c+1)); done',
+      'echo "--- end"',
+    ].join('\n');
+    await cp.apply([pod(MIN_NS, name, ['/bin/sh', '-c', script, 'client', addr, topic, String(opts.produce), String(opts.from), String(opts.consumers), String(opts.expect), opts.create ? 'yes' : 'no'], { restartPolicy: 'Never' })]);
+    const { phase, log } = await finished(MIN_NS, name, 600_000);
+    const acknowledged = Number(/acknowledged=(\d+)/.exec(log)?.[1] ?? -1);
+    const sections = log.split(/^--- consumer \d+$/m).slice(1).map((x) => x.split('--- end')[0]!);
+    const read = sections.map((sec) => new Set([...sec.matchAll(new RegExp(`msg-${topic}-(\\d+)`, 'g'))].map((m) => Number(m[1]))));
+    return { phase, log, acknowledged, read };
+  };
+  const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+  const counts: { when: string; route: string; acknowledged: number; readByEachConsumer: number[] }[] = [];
+
+  it('an application pod reaches the cluster by the client Service DNS name and by the connection Secret, and reads back every message with fresh consumers', async () => {
+    const started = Date.now();
+    const secret = await waitFor('the claim\'s connection Secret with bootstrapServers', async () => {
+      const s = await cp.get('secret', `${MIN_NAME}-conn`, MIN_NS);
+      return s?.data?.bootstrapServers ? s : undefined;
+    }, 180_000, 2000, () => cp.describe(CLAIMS, MIN_NAME, MIN_NS));
+    const bootstrap = Buffer.from(secret.data.bootstrapServers, 'base64').toString();
+    const service = `${MIN_NAME}.${MIN_NS}.svc.cluster.local:9092`;
+    expect(bootstrap).toMatch(/\.svc\.cluster\.local:9092/);
+    for (const [route, addr] of [['client Service', service], ['connection Secret bootstrapServers', bootstrap]] as const) {
+      const topic = route.startsWith('client') ? 'orders' : 'payments';
+      const r = await client(addr, topic, { create: true, produce: 20, from: 1, consumers: 3, expect: 20 });
+      process.stdout.write(`client via ${route} (${addr}): ${r.phase}; acknowledged ${r.acknowledged}; read ${r.read.map((x) => x.size).join('/')}\n`);
+      counts.push({ when: 'before faults', route, acknowledged: r.acknowledged, readByEachConsumer: r.read.map((x) => x.size) });
+      expect(r.acknowledged, r.log).toBe(20);
+      expect(r.read, r.log).toHaveLength(3);
+      for (const got of r.read) expect([...got].sort((a, b) => a - b), r.log).toEqual(range(1, 20));
+    }
+    record('application: 2 routes × 20 messages, 3 fresh consumers each', started, JSON.stringify(counts));
+  });
+
+  it('the data broker\'s pod deleted: Degraded, then Running; no acknowledged message is lost', async () => {
+    const started = Date.now();
+    const phases: string[] = [];
+    const seen = async () => {
+      const c = await claim();
+      const p = c?.status?.phase as string | undefined;
+      if (p && phases[phases.length - 1] !== p) phases.push(p);
+      return c;
+    };
+    await cp.k(['delete', 'pod', `${MIN_NAME}-0`, '-n', MIN_NS, '--wait=false']);
+    await waitFor('phase Degraded', async () => (await seen())?.status?.phase === 'Degraded' || undefined, 240_000, 500, async () => condLine(await claim()));
+    const degradedAt = (Date.now() - started) / 1000;
+    const back = await waitFor('phase Running again', async () => {
+      const c = await seen();
+      return c?.status?.phase === 'Running' && cond(c, 'Ready')?.status === 'True' ? c : undefined;
+    }, 600_000, 1000, async () => `${condLine(await claim())}\n${(await cp.kubectl(['get', 'pods', '-n', MIN_NS, '-o', 'wide'])).stdout}`);
+    const runningAt = (Date.now() - started) / 1000;
+    process.stdout.write(`data broker deleted: Degraded after ${degradedAt.toFixed(1)} s, Running after ${runningAt.toFixed(1)} s; phases ${phases.join(' → ')}\n`);
+    expect(phases.slice(-2)).toEqual(['Degraded', 'Running']);
+    expect(back.status.readyReplicas).toBe(3);
+    // Every acknowledged message is still there (the broker's data is on its volume), and new ones go through.
+    const r = await client(`${MIN_NAME}.${MIN_NS}.svc.cluster.local:9092`, 'orders', { create: false, produce: 10, from: 21, consumers: 3, expect: 30 });
+    counts.push({ when: 'after the data broker\'s pod was deleted', route: 'client Service', acknowledged: r.acknowledged, readByEachConsumer: r.read.map((x) => x.size) });
+    process.stdout.write(`after the fault: acknowledged ${r.acknowledged} more; read ${r.read.map((x) => x.size).join('/')}\n`);
+    expect(r.acknowledged, r.log).toBe(10);
+    for (const got of r.read) expect([...got].sort((a, b) => a - b), r.log).toEqual(range(1, 30));
+    record('data broker pod deleted: Degraded then Running, 30/30 read back', started, `Degraded at ${degradedAt.toFixed(1)} s, Running at ${runningAt.toFixed(1)} s; ${phases.join(' → ')}`);
   });
 });
