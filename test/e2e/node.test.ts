@@ -167,11 +167,12 @@ describe.skipIf(!available)('on a real node (kubelet v1.34.1, containerd, CNI, k
     const svc = await cp.get('service', 'web', 'default');
     const clusterIp = svc?.spec.clusterIP as string;
     expect(clusterIp).toMatch(/^10\.0\.0\./);
-    // busybox's nslookup asks the cluster DNS itself; its wget (static glibc) cannot resolve names, so it fetches the
-    // address nslookup returned. Reaching a Service by name with a real resolver is the application test's (the CLI).
+    // busybox's nslookup asks the cluster DNS itself; its wget (static glibc) segfaults here, so an HTTP GET goes
+    // through nc to the address nslookup returned. Reaching a Service by name with a real resolver is the application
+    // test's (the CLI, a Go program).
     // kube-proxy programs a new Service's rules within seconds (eventually consistent): the GET is retried.
     await cp.apply([pod('default', 'client', ['/bin/sh', '-c',
-      'cat /etc/resolv.conf; nslookup web.default.svc.cluster.local | tee /tmp/ns; ip=$(sed -n "s/^Address: \\([0-9.]*\\)$/\\1/p" /tmp/ns | head -1); echo "--- GET http://$ip/"; n=0; until wget -qO- -T 3 "http://$ip/"; do n=$((n+1)); [ $n -ge 30 ] && exit 1; sleep 1; done; echo "attempts=$((n+1))"'],
+      'cat /etc/resolv.conf; nslookup web.default.svc.cluster.local | tee /tmp/ns; ip=$(sed -n "s/^Address: \\([0-9.]*\\)$/\\1/p" /tmp/ns | head -1); echo "--- GET http://$ip/"; n=0; until printf "GET / HTTP/1.0\\r\\n\\r\\n" | nc -w 3 "$ip" 80 | tee /tmp/out | grep -q "hello from"; do n=$((n+1)); [ $n -ge 30 ] && exit 1; sleep 1; done; cat /tmp/out; echo "attempts=$((n+1))"'],
       { restartPolicy: 'Never' })]);
     const { phase, log } = await finished('default', 'client');
     process.stdout.write(`client pod (${phase}):\n${log}\n`);
@@ -286,7 +287,7 @@ describe.skipIf(!available)('on a real node (kubelet v1.34.1, containerd, CNI, k
   }, 900_000);
 
   /** Follows the claim's phase until Degraded, then until Running and Ready; returns the phases seen and the times. */
-  const degradedThenRunning = async (since: number, runningTimeout: number) => {
+  const degradedThenRunning = async (since: number, runningTimeout: number, onDegraded: () => Promise<unknown> | void = () => undefined) => {
     const phases: string[] = [];
     const seen = async () => {
       const c = await claim();
@@ -299,6 +300,7 @@ describe.skipIf(!available)('on a real node (kubelet v1.34.1, containerd, CNI, k
       return c?.status?.phase === 'Degraded' && cond(c, 'BrokersReady')?.status === 'False' ? c : undefined;
     }, 240_000, 500, async () => condLine(await claim()));
     const degradedAt = (Date.now() - since) / 1000;
+    await onDegraded();
     const back = await waitFor('phase Running again', async () => {
       const c = await seen();
       return c?.status?.phase === 'Running' && cond(c, 'Ready')?.status === 'True' ? c : undefined;
@@ -306,52 +308,85 @@ describe.skipIf(!available)('on a real node (kubelet v1.34.1, containerd, CNI, k
     return { phases, degraded, degradedAt, back, runningAt: (Date.now() - since) / 1000 };
   };
 
-  it('the data broker crashes (its container killed; the pod and its address stay): Degraded, then Running; no acknowledged message is lost', async () => {
+  it('the data broker crash-loops (the pod and its address stay): Degraded, then Running; no acknowledged message is lost', async () => {
     const started = Date.now();
-    const p0 = await cp.get('pod', `${MIN_NAME}-0`, MIN_NS);
-    const id = ((p0?.status.containerStatuses ?? []) as Obj[]).find((s) => s.name === 'broker')?.containerID?.replace(/^containerd:\/\//, '');
-    expect(id).toBeTruthy();
-    const kill = await node.ctr(['tasks', 'kill', '--signal', 'SIGKILL', id]);
-    expect(kill.code, kill.stderr).toBe(0);
-    const { phases, degraded, degradedAt, back, runningAt } = await degradedThenRunning(started, 600_000);
-    process.stdout.write(`data broker crashed: Degraded after ${degradedAt.toFixed(1)} s (${degraded.status.readyReplicas ?? 0}/3 ready), Running after ${runningAt.toFixed(1)} s; phases ${phases.join(' → ')}\n`);
+    // The broker's container is killed whenever it runs, until the claim says Degraded: provider-kubernetes reads the
+    // StatefulSet every 30 s (--poll), so a single crash the kubelet repairs within seconds may never reach the claim;
+    // the kubelet's restart back-off (10 s, 20 s, 40 s, ...) makes the outage last until it does.
+    let kills = 0;
+    let stopKilling = false;
+    const killer = (async () => {
+      const killed = new Set<string>();
+      while (!stopKilling && Date.now() - started < 300_000) {
+        const p0 = await cp.get('pod', `${MIN_NAME}-0`, MIN_NS).catch(() => undefined);
+        const st = ((p0?.status?.containerStatuses ?? []) as Obj[]).find((s) => s.name === 'broker');
+        const id = (st?.containerID as string | undefined)?.replace(/^containerd:\/\//, '');
+        if (id && st?.state?.running && !killed.has(id)) {
+          const k = await node.ctr(['tasks', 'kill', '--signal', 'SIGKILL', id]);
+          if (k.code === 0) {
+            killed.add(id);
+            kills++;
+          }
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    })();
+    let result;
+    try {
+      result = await degradedThenRunning(started, 600_000, () => {
+        stopKilling = true;
+      });
+    } finally {
+      stopKilling = true;
+      await killer;
+    }
+    const { phases, degraded, degradedAt, back, runningAt } = result;
+    expect(kills).toBeGreaterThanOrEqual(1);
+    process.stdout.write(`data broker crash-looped (${kills} kills): Degraded after ${degradedAt.toFixed(1)} s (${degraded.status.readyReplicas ?? 0}/3 ready), Running after ${runningAt.toFixed(1)} s; phases ${phases.join(' → ')}\n`);
     expect(phases.slice(-2)).toEqual(['Degraded', 'Running']);
     expect(back.status.readyReplicas).toBe(3);
     const restarts = ((await cp.get('pod', `${MIN_NAME}-0`, MIN_NS))?.status.containerStatuses as Obj[]).find((s) => s.name === 'broker')?.restartCount;
     expect(restarts).toBeGreaterThanOrEqual(1);
     // Every acknowledged message is still there (the broker's data is on its volume), and new ones go through.
     const r = await client(`${MIN_NAME}.${MIN_NS}.svc.cluster.local:9092`, 'orders', { create: false, produce: 10, from: 21, consumers: 3, expect: 30 });
-    counts.push({ when: 'after the data broker crashed and came back', route: 'client Service', acknowledged: r.acknowledged, readByEachConsumer: r.read.map((x) => x.size) });
-    process.stdout.write(`after the crash: acknowledged ${r.acknowledged} more; read ${r.read.map((x) => x.size).join('/')}\n`);
+    counts.push({ when: 'after the data broker crash-looped and came back', route: 'client Service', acknowledged: r.acknowledged, readByEachConsumer: r.read.map((x) => x.size) });
+    process.stdout.write(`after the crash loop: acknowledged ${r.acknowledged} more; read ${r.read.map((x) => x.size).join('/')}\n`);
     expect(r.acknowledged, r.log).toBe(10);
     for (const got of r.read) expect([...got].sort((a, b) => a - b), r.log).toEqual(range(1, 30));
-    record('data broker crashed: Degraded then Running, 30/30 read back', started, `Degraded at ${degradedAt.toFixed(1)} s, Running at ${runningAt.toFixed(1)} s; ${phases.join(' → ')}; restarts ${restarts}`);
+    record('data broker crash-looped: Degraded then Running, 30/30 read back', started, `${kills} kills; Degraded at ${degradedAt.toFixed(1)} s, Running at ${runningAt.toFixed(1)} s; ${phases.join(' → ')}; restarts ${restarts}`);
   }, 900_000);
 
-  it('the data broker\'s pod deleted: the claim reports Degraded from real readiness', async () => {
+  it('the data broker\'s pod deleted (a Raft follower by now): Degraded, then Running at its new address; no acknowledged message is lost', async () => {
     const started = Date.now();
     const before = (await cp.get('pod', `${MIN_NAME}-0`, MIN_NS))?.status.podIP as string;
-    await cp.k(['delete', 'pod', `${MIN_NAME}-0`, '-n', MIN_NS, '--wait=false']);
-    const phases: string[] = [];
-    const degraded = await waitFor('phase Degraded with BrokersReady=False', async () => {
-      const c = await claim();
-      const p = c?.status?.phase as string | undefined;
-      if (p && phases[phases.length - 1] !== p) phases.push(p);
-      return p === 'Degraded' && cond(c, 'BrokersReady')?.status === 'False' ? c : undefined;
-    }, 240_000, 500, async () => condLine(await claim()));
-    const degradedAt = (Date.now() - started) / 1000;
-    const after = await waitFor('the replacement pod to get an address', async () => (await cp.get('pod', `${MIN_NAME}-0`, MIN_NS))?.status?.podIP as string | undefined, 120_000);
-    process.stdout.write(`data broker's pod deleted: Degraded after ${degradedAt.toFixed(1)} s (${degraded.status.readyReplicas ?? 0}/3 ready); pod address ${before} → ${after}\n`);
-    expect(degraded.status.readyReplicas ?? 0).toBeLessThan(3);
-    record('data broker\'s pod deleted: Degraded', started, `Degraded at ${degradedAt.toFixed(1)} s; ${phases.join(' → ')}; address ${before} → ${after}`);
-  }, 600_000);
+    // As in controlplane.test.ts: the node is cordoned until the claim says Degraded (the replacement pod waits), so
+    // the outage outlasts provider-kubernetes' 30 s poll however fast the pod comes back; then uncordoned.
+    await cp.k(['cordon', node.name]);
+    let result;
+    try {
+      await cp.k(['delete', 'pod', `${MIN_NAME}-0`, '-n', MIN_NS, '--wait=false']);
+      result = await degradedThenRunning(started, 600_000, () => cp.k(['uncordon', node.name]));
+    } finally {
+      await cp.kubectl(['uncordon', node.name]);
+    }
+    const { phases, degraded, degradedAt, back, runningAt } = result;
+    const after = (await cp.get('pod', `${MIN_NAME}-0`, MIN_NS))?.status.podIP as string;
+    process.stdout.write(`data broker's pod deleted: Degraded after ${degradedAt.toFixed(1)} s (${degraded.status.readyReplicas ?? 0}/3 ready), Running after ${runningAt.toFixed(1)} s; address ${before} → ${after}; phases ${phases.join(' → ')}\n`);
+    expect(phases.slice(-2)).toEqual(['Degraded', 'Running']);
+    expect(back.status.readyReplicas).toBe(3);
+    const r = await client(`${MIN_NAME}.${MIN_NS}.svc.cluster.local:9092`, 'orders', { create: false, produce: 10, from: 31, consumers: 3, expect: 40 });
+    counts.push({ when: 'after the data broker\'s pod was deleted and replaced', route: 'client Service', acknowledged: r.acknowledged, readByEachConsumer: r.read.map((x) => x.size) });
+    process.stdout.write(`after the pod replacement: acknowledged ${r.acknowledged} more; read ${r.read.map((x) => x.size).join('/')}\n`);
+    expect(r.acknowledged, r.log).toBe(10);
+    for (const got of r.read) expect([...got].sort((a, b) => a - b), r.log).toEqual(range(1, 40));
+    record('data broker\'s pod deleted: Degraded then Running, 40/40 read back', started, `Degraded at ${degradedAt.toFixed(1)} s, Running at ${runningAt.toFixed(1)} s; ${phases.join(' → ')}; address ${before} → ${after}`);
+  }, 900_000);
 
-  // The recovery after a deleted pod is not asserted: with StreamBus v1.0.1 the replacement pod (a new address) does
-  // not rejoin. Seen on this node: the new broker 1 pre-votes "at term 2" for minutes ("1 is starting a new election
-  // at term 2 ... received 1 MsgPreVoteResp votes"), while brokers 2 and 3 elected 3 at term 3 and never reconnect to
-  // broker 1 (their last "connected to raft peer ... peerId 1" is before the deletion): their raft transport keeps
-  // writing into the TCP connection to the old address, so the claim stays Degraded (2/3) for as long as that
-  // connection lives. kwok's fake pods could not show this; a crashed container (same pod, same address) recovers
-  // (the test above).
-  it.skip('the data broker\'s pod deleted: Running again (StreamBus v1.0.1 peers do not reconnect to a replaced pod\'s new address; see the comment)', () => undefined);
+  // Not asserted: deleting the data broker's pod while it is the Raft LEADER (the first run of this file did that,
+  // with no crash before). StreamBus v1.0.1 did not recover within 10 minutes: the replacement (a new address)
+  // pre-voted "at term 2" over and over ("1 is starting a new election at term 2 ... received 1 MsgPreVoteResp
+  // votes"), while brokers 2 and 3 had elected 3 at term 3 and logged no reconnection to broker 1 after the deletion;
+  // the claim stayed Degraded (2/3), correctly. A follower's replacement (above) rejoins. kwok's fake pods could not
+  // show either.
+  it.skip('the data broker\'s pod deleted while it leads Raft: Running again (StreamBus v1.0.1 did not recover within 10 min; see the comment)', () => undefined);
 });

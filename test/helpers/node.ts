@@ -86,7 +86,7 @@ export interface NodeImage {
 }
 
 /** busybox's applets the test images link (the shell, DNS and HTTP tools the smoke test uses). */
-const BUSYBOX_APPLETS = ['sh', 'cat', 'echo', 'ls', 'mkdir', 'nslookup', 'wget', 'httpd', 'nc', 'sleep', 'seq', 'wc', 'grep', 'date', 'env', 'hostname', 'id', 'true', 'false', 'sort', 'uniq', 'head', 'tail', 'tr', 'test', '[', 'timeout', 'sed', 'tee'];
+const BUSYBOX_APPLETS = ['sh', 'cat', 'echo', 'ls', 'mkdir', 'nslookup', 'wget', 'httpd', 'nc', 'sleep', 'seq', 'wc', 'grep', 'date', 'env', 'hostname', 'id', 'true', 'false', 'sort', 'uniq', 'head', 'tail', 'tr', 'test', '[', 'timeout', 'sed', 'tee', 'printf'];
 
 /** busybox (static, from Debian's busybox-static) and its applets, for a test image. */
 export function busyboxFiles(): ImageFile[] {
