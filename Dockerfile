@@ -4,12 +4,17 @@
 #   bash scripts/build-xpkg.sh --embed-runtime-image function-streambus-runtime
 # (docs/install.md, "Releasing"). Node 26 is the Active LTS line (since 2026-10-28).
 ARG NODE_IMAGE=node:26-alpine
+# The build stage needs a shell and npm. The release builds both stages from NODE_IMAGE's default; CI
+# (scripts/build-images.sh) passes its own distroless NODE_IMAGE, which has neither, and a NODE_BUILD_IMAGE that has.
+ARG NODE_BUILD_IMAGE=node:26-alpine
 
 # Build: compile and bundle with the dev dependencies (tsc, then esbuild: one ESM file holding the server and every
 # dependency it imports), then assemble the runtime tree in /fn with the same script the tests run
 # (scripts/assemble-runtime.mjs). test/e2e/runtime-tree.test.ts serves RunFunction from that tree, so what ships is
 # what CI ran. The final image needs no node_modules.
-FROM ${NODE_IMAGE} AS build
+FROM ${NODE_BUILD_IMAGE} AS build
+# Empty in a release; CI points it at the host's CA bundle, mounted read-only for the build (never in the image).
+ARG NODE_EXTRA_CA_CERTS
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund

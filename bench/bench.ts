@@ -495,6 +495,14 @@ async function main(): Promise<void> {
     'Memory under hostile load (RSS after 150 distinct 1 MiB specs, and under 50 concurrent 4 MiB requests, against the pod\'s 256Mi limit) is measured by `node dist/bench/memory.js`: see bench/MEMORY.md.',
   );
   log();
+  // The data path (issue 20) is measured by bench/datapath.mts with the real broker in the pods harness
+  // (`npm run bench:datapath`, which writes bench/DATAPATH.md); its latest figures are carried here.
+  log('## Data path (plaintext vs the TLS sidecar)');
+  log();
+  const datapath = join(ROOT, 'bench', 'DATAPATH.md');
+  if (existsSync(datapath)) for (const l of readFileSync(datapath, 'utf8').trimEnd().split('\n').slice(1)) log(l.replace(/^## /, '### '));
+  else log('Not measured yet: `npm run bench:datapath` writes bench/DATAPATH.md.');
+  log();
   // The load average after the run counts the benchmark's own client and server (about one per core): whether
   // other work shared the machine is judged from the load before the run.
   const after = loadavg();

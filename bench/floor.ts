@@ -11,7 +11,8 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { RunFunctionResponse } from '@crossplane-org/function-sdk-typescript';
-import { createServer, listen, serverCredentials } from '../src/server/server.js';
+import * as grpc from '@grpc/grpc-js';
+import { createServer, listen } from '../src/server/server.js';
 
 const { values } = parseArgs({ options: { address: { type: 'string', default: '127.0.0.1:0' }, response: { type: 'string' } } });
 if (!values.response) {
@@ -22,6 +23,6 @@ const canned = RunFunctionResponse.decode(readFileSync(values.response));
 const logger = pino({ level: 'info' });
 
 const server = createServer(logger, () => canned);
-const port = await listen(server, values.address!, serverCredentials({ insecure: true, tlsServerCertsDir: '' }));
+const port = await listen(server, values.address!, grpc.ServerCredentials.createInsecure());
 logger.info({ port }, 'floor listening');
 process.once('SIGTERM', () => server.tryShutdown(() => process.exit(0)));

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the pinned external tools this project tests against, through the Go module proxy,
 # into .tools/bin (git-ignored). Idempotent: a tool already at its pinned version is skipped.
-# Usage: scripts/install-tools.sh [crossplane] [crossplane1] [broker] [crds] [configcheck] [go-templating] [controlplane] [node] [all] ...
+# Usage: scripts/install-tools.sh [crossplane] [crossplane1] [broker] [crds] [configcheck] [celcheck] [go-templating] [controlplane] [node] [all] ...
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bin="$root/.tools/bin"
@@ -131,6 +131,16 @@ install_configcheck() {
   echo "$sum" > "$root/.tools/stamps/configcheck"
 }
 
+# test/celcheck: Kubernetes' own CEL environment (k8s.io/apiserver v0.34.1, as kube-apiserver v1.34.1 evaluates CRD
+# validation rules), for test/unit/xrd-parity.test.ts. About 75 s to build cold on the 2-core machine.
+install_celcheck() {
+  local src="$root/test/celcheck" sum
+  sum="$(cat "$src/go.mod" "$src/go.sum" "$src"/*.go | sha256sum | cut -c1-16)"
+  stamp celcheck "$sum" streambus-celcheck && return 0
+  echo ">> test/celcheck (k8s.io/apiserver v0.34.1 CEL environment)" >&2
+  (cd "$src" && go build -mod=readonly -trimpath -o "$bin/streambus-celcheck.tmp" . && mv "$bin/streambus-celcheck.tmp" "$bin/streambus-celcheck")
+  echo "$sum" > "$root/.tools/stamps/celcheck"
+}
 
 # ---------------------------------------------------------------------------------------------------------------
 # The real control plane (test/e2e/controlplane*.test.ts, test/helpers/controlplane.ts): etcd, Kubernetes, Crossplane
@@ -330,6 +340,7 @@ for t in "$@"; do
     crds) install_crds ;;
     go-templating) install_go_templating ;;
     configcheck) install_configcheck ;;
+    celcheck) install_celcheck ;;
     etcd) install_etcd ;;
     kubernetes) install_kubernetes ;;
     crossplane-core) install_crossplane_core ;;

@@ -15,12 +15,19 @@ npm run --silent build || exit 1
 # Debian (test/e2e/node.test.ts: a real node in the real control plane).
 # broker: StreamBus v1.0.1 broker + CLI; ghostunnel: the TLS sidecar and client tunnels (test/e2e/broker{pods,tls}.test.ts).
 # go-templating: only checks the sha256 of the benchmark's Go peer, function-go-templating (nothing is installed).
-for tool in crossplane crossplane1 crds configcheck go-templating broker ghostunnel controlplane node; do
+for tool in crossplane crossplane1 crds configcheck celcheck go-templating broker ghostunnel controlplane node; do
   if ! bash scripts/install-tools.sh "$tool"; then
     if ci; then echo "!! CI=true and '$tool' could not be installed" >&2; exit 1; fi
     echo "!!!!!!!!!! could not install '$tool': the e2e tests (or benchmark peer) that need it will be SKIPPED !!!!!!!!!!" >&2
   fi
 done
+
+# The container images and the Function package with its runtime embedded (scripts/build-images.sh, cached in
+# .tools/images by a hash of their inputs): test/e2e/images.test.ts runs them, the control-plane test installs the package.
+if ! bash scripts/build-images.sh; then
+  if ci; then echo "!! CI=true and the images could not be built (scripts/build-images.sh)" >&2; exit 1; fi
+  echo "!!!!!!!!!! could not build the images: the tests that need them will be SKIPPED !!!!!!!!!!" >&2
+fi
 
 mkdir -p .tmp
 bench_status=0
@@ -31,6 +38,10 @@ if [ $# -eq 0 ]; then
   # function-go-templating (or one with the wrong sha256) fails the benchmark, hence the run.
   echo ">> benchmark smoke test (short, no timing gate): results in .tmp/bench-short.md" >&2
   node dist/bench/bench.js --short --out .tmp/bench-short.md || bench_status=$?
+  # The data path (issue 20): messages/s through the client Service, plaintext vs the TLS sidecar, with the real
+  # broker and CLI in the pods harness; a smoke (every message must come back), no timing gate.
+  echo ">> data-path benchmark smoke test (short, no timing gate): results in .tmp/bench-datapath-short.md" >&2
+  node --import tsx bench/datapath.mts --short --out .tmp/bench-datapath-short.md || bench_status=$?
 fi
 npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json "$@"
 status=$?

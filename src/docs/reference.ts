@@ -423,7 +423,8 @@ export function examplesMarkdown(root: string): string {
     const out = renderXr({ xr, composition });
     md += `## ${d}\n\n`;
     const about = firstComment(text);
-    if (about) md += `${esc(about)}.\n\n`;
+    // The operator's own words about its manifest (unchanged); what the function says of it is under "The function reports".
+    if (about) md += `The operator's manifest describes itself as: “${esc(about)}”.\n\n`;
     md +=
       `Claim \`${String(meta.name)}\` in namespace \`${String(meta.namespace ?? 'default')}\`, ` +
       `${spec.replicas === 1 ? '1 broker' : `${String(spec.replicas ?? 'the default number of')} brokers`}; it sets ${Object.keys(spec).map((k) => `\`${k}\``).join(', ')}.\n\n`;

@@ -9,9 +9,7 @@
  * grpc-js's silent INTERNAL. Each call is logged (src/server/logging.ts) and measured (src/server/metrics.ts).
  */
 import { readFileSync } from 'node:fs';
-import type { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
-import type { TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import {
   FunctionRunnerServiceService,
@@ -21,11 +19,12 @@ import {
 } from '@crossplane-org/function-sdk-typescript';
 import type { Logger } from 'pino';
 import { runFunction } from '../function/handler.js';
-import { parseBundle, verifyPeer } from './clientcert.js';
+import { parseBundle } from './clientcert.js';
 import { decodeRequest } from './codec.js';
 import { Health } from './health.js';
 import { callIdentity, logMessage, type CallIdentity } from './logging.js';
 import { Metrics, type CallResult, type ErrorReason } from './metrics.js';
+import { listenMutualTls, RefusalLog, type MutualTlsCredentials, type MutualTlsListener, type MutualTlsListenerOptions, type Peer } from './tlslistener.js';
 
 /**
  * Largest request accepted (grpc.max_receive_message_length): gRPC's default, 4 MiB, set explicitly. Crossplane
@@ -69,56 +68,23 @@ export function normalizeAddress(address: string): string {
 }
 
 /**
- * TLS credentials that ask every client for a certificate and leave the decision to clientcert.ts (OpenSSL's own
- * chain check refuses Crossplane's real client certificates: see there). Only a server built by this module
- * (createFunctionServer, createServer) applies the check; it refuses to serve these credentials otherwise.
+ * How the server listens: grpc-js's insecure credentials (--insecure), or mutual TLS handled by tlslistener.ts (which
+ * verifies each client certificate before grpc-js sees the connection).
  */
-export class ClientVerifyingCredentials extends grpc.ServerCredentials {
-  readonly cas: X509Certificate[];
-  constructor(ca: Buffer, key: Buffer, cert: Buffer) {
-    super({ requestCert: true, rejectUnauthorized: false }, { ca, key, cert });
-    this.cas = parseBundle(ca);
-    if (this.cas.length === 0) throw new Error('ca.crt holds no PEM certificate');
-  }
-  _equals(other: grpc.ServerCredentials): boolean {
-    return other === this;
-  }
+export type ListenCredentials = grpc.ServerCredentials | MutualTlsCredentials;
+
+export function isMutualTls(creds: ListenCredentials): creds is MutualTlsCredentials {
+  return !(creds instanceof grpc.ServerCredentials);
 }
 
-export function serverCredentials(opts: Pick<ServerOptions, 'insecure' | 'tlsServerCertsDir'>): grpc.ServerCredentials {
+export function serverCredentials(opts: Pick<ServerOptions, 'insecure' | 'tlsServerCertsDir'>): ListenCredentials {
   if (opts.insecure) return grpc.ServerCredentials.createInsecure();
   const read = (f: string) => readFileSync(join(opts.tlsServerCertsDir, f));
-  return new ClientVerifyingCredentials(read('ca.crt'), read('tls.key'), read('tls.crt'));
+  const caPem = read('ca.crt');
+  const cas = parseBundle(caPem);
+  if (cas.length === 0) throw new Error('ca.crt holds no PEM certificate');
+  return { caPem, cas, key: read('tls.key'), cert: read('tls.crt') };
 }
-
-type Http2Factory = (this: grpc.Server, creds: grpc.ServerCredentials) => import('node:http2').Http2SecureServer;
-const baseCreateHttp2Server = (grpc.Server.prototype as unknown as { createHttp2Server?: Http2Factory }).createHttp2Server;
-
-/**
- * A grpc-js server whose TLS listeners verify client certificates (ClientVerifyingCredentials) as soon as the
- * handshake completes, before the HTTP/2 session starts. grpc-js has no public hook for this; its (private,
- * pinned by package-lock) listener factory is wrapped, and the server refuses to start if it ever disappears.
- */
-class FunctionGrpcServer extends grpc.Server {
-  constructor(
-    options: grpc.ServerOptions,
-    private readonly onRefused: (remote: string | undefined, problem: string) => void,
-  ) {
-    super(options);
-  }
-}
-(FunctionGrpcServer.prototype as unknown as { createHttp2Server: Http2Factory }).createHttp2Server = function (this: grpc.Server, creds) {
-  if (!baseCreateHttp2Server) throw new Error('@grpc/grpc-js has no createHttp2Server: client certificates cannot be verified');
-  const http2Server = baseCreateHttp2Server.call(this, creds);
-  if (creds instanceof ClientVerifyingCredentials) {
-    const self = this as unknown as { onRefused: (remote: string | undefined, problem: string) => void };
-    http2Server.prependListener('secureConnection', (socket: TLSSocket) => {
-      const problem = verifyPeer(socket, creds.cas);
-      if (problem) self.onRefused(socket.remoteAddress, problem);
-    });
-  }
-  return http2Server;
-};
 
 /** RunFunction with the SDK's path and codecs replaced by pass-through ones: the handler sees the wire bytes. */
 const RawRunFunctionService = {
@@ -145,6 +111,8 @@ export interface CreateServerOptions {
 
 export interface FunctionServer {
   server: grpc.Server;
+  /** Counts and logs (rate-limited) a refused TLS client. */
+  tlsRefused: (peer: Peer, problem: string) => void;
   metrics: Metrics;
   health: Health;
   /** Calls being handled now. */
@@ -179,19 +147,18 @@ export function createFunctionServer(o: CreateServerOptions): FunctionServer {
   const maxInFlight = o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
   let inFlight = 0;
 
-  const server = new FunctionGrpcServer(
-    {
-      'grpc.max_receive_message_length': o.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
-      'grpc.max_send_message_length': MAX_RESPONSE_BYTES,
-      'grpc.max_concurrent_streams': maxInFlight,
-      ...CONNECTION_OPTIONS,
-      ...(o.connectionOptions ?? {}),
-    },
-    (remote, problem) => {
-      metrics.tlsRefused.inc();
-      logger.warn({ remote, problem }, 'refused a TLS client');
-    },
-  );
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': o.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
+    'grpc.max_send_message_length': MAX_RESPONSE_BYTES,
+    'grpc.max_concurrent_streams': maxInFlight,
+    ...CONNECTION_OPTIONS,
+    ...(o.connectionOptions ?? {}),
+  });
+  const refusalLog = new RefusalLog((fields, msg) => logger.warn(fields, msg));
+  const tlsRefused = (peer: Peer, problem: string) => {
+    metrics.tlsRefused.inc();
+    refusalLog.refused(peer, problem);
+  };
 
   server.addService(RawRunFunctionService, {
     runFunction: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
@@ -266,12 +233,27 @@ export function createFunctionServer(o: CreateServerOptions): FunctionServer {
     },
   });
   health.addToServer(server);
-  return { server, metrics, health, inFlight: () => inFlight };
+  return { server, tlsRefused, metrics, health, inFlight: () => inFlight };
 }
 
-/** Binds and starts serving; rejects (instead of logging and exiting 0 like the SDK) when it cannot bind. */
+/** Binds and starts serving with grpc-js's own listener (insecure); rejects (instead of logging and exiting 0 like the SDK) when it cannot bind. */
 export function listen(server: grpc.Server, address: string, creds: grpc.ServerCredentials): Promise<number> {
   return new Promise((resolve, reject) => {
     server.bindAsync(normalizeAddress(address), creds, (err, port) => (err ? reject(err) : resolve(port)));
   });
+}
+
+/**
+ * Binds `address` with either kind of credentials: mutual TLS through tlslistener.ts (refusals counted and logged by
+ * `fn.tlsRefused`), insecure through grpc-js. `close` stops the mutual-TLS listener (grpc-js's shutdown closes the rest).
+ */
+export async function listenFunction(
+  fn: Pick<FunctionServer, 'server' | 'tlsRefused'>,
+  address: string,
+  creds: ListenCredentials,
+  tlsOptions: Partial<MutualTlsListenerOptions> = {},
+): Promise<{ port: number; tls?: MutualTlsListener }> {
+  if (!isMutualTls(creds)) return { port: await listen(fn.server, address, creds) };
+  const tls = await listenMutualTls(fn.server, normalizeAddress(address), creds, { onRefused: fn.tlsRefused, ...tlsOptions });
+  return { port: tls.port, tls };
 }

@@ -48,8 +48,8 @@ describe('calls in flight are capped (--max-in-flight)', () => {
 });
 
 describe('connections that never finish do not hold the server', () => {
-  it('a TLS connection that never completes its handshake does not delay the drain', async () => {
-    if (!requireOpenssl()) return;
+  it('a TLS connection that never completes its handshake does not delay the drain', async (ctx) => {
+    if (!requireOpenssl()) ctx.skip(); // requireOpenssl throws under CI
     const pki = makePki();
     const srv = await startServer(['--tls-server-certs-dir', pki.serverDir, '--drain-timeout', '20']);
     const stuck: Socket = connect(srv.port, '127.0.0.1');
@@ -60,7 +60,7 @@ describe('connections that never finish do not hold the server', () => {
     expect(await srv.stop()).toBe(0);
     const took = Date.now() - started;
     stuck.destroy();
-    console.log(`drain with a stuck TLS handshake: exit 0 after ${took} ms (Node's own handshake timeout is 120 s)`);
+    console.log(`drain with a stuck TLS handshake: exit 0 after ${took} ms (the handshake timeout, --tls-handshake-timeout, is 10 s)`);
     expect(took).toBeLessThan(5_000);
   });
 

@@ -2,8 +2,11 @@
  * The rendered configuration and container command, run the way a pod runs them, read by the broker's own
  * configuration library.
  *
- * The StreamBus broker itself cannot be installed here (the Go module proxy answers 403 for
- * github.com/gstreamio/streambus@v1.0.1), so test/configcheck re-creates the broker v1.0.1's start-up reading:
+ * This is the fine-grained layer: the real broker v1.0.1 is installed (scripts/install-tools.sh: from the Go module
+ * proxy, or, where the proxy refuses the module, the checksummed upstream release in ../shared/tools) and the rendered
+ * pods run it in test/e2e/brokerpods.test.ts and brokertls.test.ts, which show that it starts, forms a Raft quorum and
+ * serves with this configuration. What those cannot show is each value the broker read; so test/configcheck re-creates
+ * the broker v1.0.1's start-up reading (a stand-in for the broker's own code, checked by the real broker in those tests):
  * the same cobra flags bound to the same viper keys, viper v1.21.0 with SetEnvPrefix("STREAMBUS") and
  * AutomaticEnv, the same key reads and the same peer parsing, and prints what the broker would start with.
  * The rendered command runs through /bin/sh with POD_NAME set as the downward API would set it; the only

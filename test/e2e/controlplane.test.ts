@@ -6,6 +6,7 @@
  *
  * Figures (time to Ready, conditions seen, memory) are printed at the end and written to .tmp/controlplane-report.json.
  */
+import { X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -85,14 +86,6 @@ describe.skipIf(!available)('on a real control plane (kube-apiserver, Crossplane
     await cp.stop();
   }, 120_000);
 
-  it('Crossplane calls the function with its own client certificate, over mutual TLS', async () => {
-    const fn = await cp.get('functions.pkg.crossplane.io', functionName());
-    expect(cond(fn, 'Healthy')?.status).toBe('True');
-    // The certificate Crossplane presents is the one `crossplane core init` generated, not one this test made.
-    const client = await cp.get('secret', 'crossplane-tls-client', 'crossplane-system');
-    expect(client?.data['tls.crt']).toBeTruthy();
-  });
-
   it('each of the five seed claims, applied unchanged, becomes Ready with phase Running', async () => {
     const started = t0();
     for (const ex of EXAMPLES) await cp.apply(readFileSync(join(ROOT, 'examples', ex, 'claim.yaml'), 'utf8'));
@@ -112,6 +105,25 @@ describe.skipIf(!available)('on a real control plane (kube-apiserver, Crossplane
       expect(cond(got, 'Synced')?.status, ex).toBe('True');
       report.scenarios.push({ name: `seed ${ex} (Object mode) Ready`, seconds: Math.round(seconds * 10) / 10, conditions: condLine(got) });
     }
+    // The data path (issue 20): the claim says the broker does not replicate, and the client Service's endpoints, as
+    // the real EndpointSlice controller computes them from the real StatefulSet controller's pod labels, are the data
+    // broker alone; bootstrapServers names it.
+    for (const { ex, got, want } of results) {
+      const c = claimOf(ex);
+      const name: string = c.metadata.name;
+      expect(cond(got, 'DataReplicated'), ex).toMatchObject({ status: 'False', reason: want > 1 ? 'NotReplicatedByBroker' : 'SingleBroker' });
+      expect(got.status.bootstrapServers, ex).toMatch(new RegExp(`^${name}-0\\.${name}-headless\\.${c.metadata.namespace}\\.svc\\.cluster\\.local:\\d+$`));
+      const endpoints = await waitFor(
+        `the client Service ${c.metadata.namespace}/${name}'s EndpointSlices to list its ready endpoints`,
+        async () => {
+          const slices = await cp.list('endpointslices', c.metadata.namespace, `kubernetes.io/service-name=${name}`);
+          const eps = slices.flatMap((sl) => (sl.endpoints ?? []) as Obj[]).filter((e) => e.conditions?.ready);
+          return eps.length > 0 ? eps.map((e) => e.targetRef?.name as string).sort() : undefined;
+        },
+        60_000,
+      );
+      expect(endpoints, `${ex}: the client Service's ready endpoints`).toEqual([`${name}-0`]);
+    }
     // The secure example's AppArmor annotation names no container of ours: the StatefulSet exists (the apiserver took it).
     const secure = await sts('default', 'streambus-secure');
     expect(secure?.spec.template.spec.containers[0].securityContext.appArmorProfile).toEqual({ type: 'RuntimeDefault' });
@@ -119,6 +131,67 @@ describe.skipIf(!available)('on a real control plane (kube-apiserver, Crossplane
     const pods = await cp.list('pods', 'production', 'app.kubernetes.io/instance=streambus-production');
     expect(new Set(pods.map((p) => p.spec.nodeName))).toEqual(new Set([0, 1, 2, 3, 4].map((i) => `streaming-${i}`)));
   }, 600_000);
+
+  it('Crossplane calls the function with its own client certificate, over mutual TLS, and the function answers', async () => {
+    // Runs after the seed claims: Crossplane has called the function for them. The proof is the function's own log:
+    // the TLS clients it accepted presented the certificate of the crossplane-tls-client Secret that
+    // `crossplane core init` generated (compared by SHA-256 fingerprint), and RunFunction calls were answered ok.
+    const secret = await cp.get('secret', 'crossplane-tls-client', 'crossplane-system');
+    expect(secret?.data['tls.crt']).toBeTruthy();
+    const crossplaneCert = new X509Certificate(Buffer.from(secret!.data['tls.crt'], 'base64'));
+    const logs = cp.logLines('function-streambus').flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Obj];
+      } catch {
+        return [];
+      }
+    });
+    const accepted = logs.filter((l) => l.msg === 'accepted a TLS client');
+    expect(accepted.length, 'the function accepted at least one TLS client').toBeGreaterThan(0);
+    expect([...new Set(accepted.map((l) => l.fingerprint256))]).toEqual([crossplaneCert.fingerprint256]);
+    const firstAccepted = logs.indexOf(accepted[0]!);
+    const answered = logs.slice(firstAccepted).filter((l) => l.msg === 'RunFunction' && (l.result === 'ok' || l.result === 'warning'));
+    expect(answered.length, 'RunFunction calls answered after the handshake').toBeGreaterThan(0);
+    const seeds = EXAMPLES.map((ex) => (parse(readFileSync(join(ROOT, 'examples', ex, 'claim.yaml'), 'utf8')) as Obj).metadata.name as string);
+    expect([...new Set(answered.map((l) => l.claimName))]).toEqual(expect.arrayContaining(seeds));
+    // The only certificates refused are the start-up probe's two: Crossplane's never was. (The harness's own port
+    // check, a TCP connect and close, is logged as "TLS handshake failed: socket hang up".)
+    const refused = logs.filter((l) => l.msg === 'refused a TLS client' && !/^TLS handshake failed/.test(l.problem));
+    expect(refused.map((l) => l.problem).sort()).toEqual(['no client certificate', 'the client certificate is not signed by a CA in ca.crt']);
+  });
+
+  it('the real apiserver refuses, from the XRD alone, what the README says kubectl apply refuses (server-side dry run)', async () => {
+    const base = parse(readFileSync(join(ROOT, 'examples', 'minimal', 'claim.yaml'), 'utf8')) as Obj;
+    const dryRun = async (patch: (c: Obj) => void) => {
+      const c = structuredClone(base);
+      c.metadata.name = 'parity-check';
+      patch(c);
+      const r = await cp.kubectl(['apply', '--dry-run=server', '-f', '-'], JSON.stringify(c));
+      return { code: r.code, out: (r.stdout + r.stderr).trim() };
+    };
+    const cases: [string, (c: Obj) => void, RegExp | undefined][] = [
+      ['memory: 1GB', (c) => (c.spec.resources = { limits: { memory: '1GB' } }), /spec\.resources\.limits\.memory/],
+      ['a request above its limit', (c) => (c.spec.resources = { requests: { cpu: '4' }, limits: { cpu: '1' } }), /spec\.resources/],
+      ['a request above its limit, written differently', (c) => (c.spec.resources = { requests: { memory: '2Gi' }, limits: { memory: '1024Mi' } }), /spec\.resources/],
+      ['a fractional extended resource', (c) => (c.spec.resources = { requests: { 'nvidia.com/gpu': '500m' }, limits: { 'nvidia.com/gpu': '500m' } }), /spec\.resources\.requests/],
+      ['a non-ASCII label value', (c) => (c.spec.podLabels = { team: 'équipe' }), /spec\.podLabels\.team/],
+      ['the example itself', () => undefined, undefined],
+      ['equal quantities written differently', (c) => (c.spec.resources = { requests: { memory: '1Gi' }, limits: { memory: '1024Mi' } }), undefined],
+    ];
+    const seen: Record<string, string> = {};
+    for (const [name, patch, field] of cases) {
+      const r = await dryRun(patch);
+      seen[name] = r.out.split('\n')[0]!.slice(0, 300);
+      if (field) {
+        expect(r.code, `${name}: ${r.out}`).not.toBe(0);
+        expect(r.out, name).toMatch(/is invalid|Invalid value|Unsupported value|should match/);
+        expect(r.out, name).toMatch(field);
+      } else {
+        expect(r.code, `${name}: ${r.out}`).toBe(0);
+      }
+    }
+    report.scenarios.push({ name: 'apiserver refusals (server-side dry run)', seconds: 0, conditions: JSON.stringify(seen) });
+  });
 
   it('Direct mode without its ClusterRole: refused, the apiserver\'s "forbidden" reported on the XR, nothing Ready', async () => {
     const started = t0();
@@ -200,8 +273,18 @@ describe.skipIf(!available)('on a real control plane (kube-apiserver, Crossplane
       const started = t0();
       const before = await sts(ns, name);
       const phases: string[] = [];
+      // Which broker pods are replaced, in what order, how often (the StatefulSet controller's rolling update).
+      const uidOf = async () => Object.fromEntries((await cp.list('pods', ns, `app.kubernetes.io/instance=${name}`)).map((p) => [p.metadata.name as string, p.metadata.uid as string]));
+      const lastUid = await uidOf();
+      const replaced: string[] = [];
       await patch({ spec: { image: { tag: 'v1.0.1' } } });
       const done = await waitFor('the roll to finish with phase Running on the new revision', async () => {
+        for (const [pod, uid] of Object.entries(await uidOf())) {
+          if (lastUid[pod] !== uid) {
+            replaced.push(pod);
+            lastUid[pod] = uid;
+          }
+        }
         const c = await claim(ns, name);
         const p = String(c?.status?.phase);
         if (phases[phases.length - 1] !== p) phases.push(p);
@@ -211,7 +294,9 @@ describe.skipIf(!available)('on a real control plane (kube-apiserver, Crossplane
       }, 300_000, 300, async () => `phases ${phases.join(' → ')}`);
       expect(phases).toContain('Updating');
       expect(phases[phases.length - 1]).toBe('Running');
-      record('image change rolled', started, done, `phases seen: ${phases.join(' → ')}`);
+      // The data broker (ordinal 0) is restarted last, and once: the data path is interrupted once per roll.
+      expect(replaced, 'pods replaced during the roll, in order').toEqual([`${name}-2`, `${name}-1`, `${name}-0`]);
+      record('image change rolled', started, done, `phases seen: ${phases.join(' → ')}; pods replaced in order: ${replaced.join(', ')}`);
     }, 400_000);
 
     it('a broker pod deleted gives Degraded, then Running again', async () => {
@@ -246,6 +331,53 @@ describe.skipIf(!available)('on a real control plane (kube-apiserver, Crossplane
       expect(phases.every((p) => p === 'Running' || p === 'Degraded'), phases.join(' → ')).toBe(true);
       expect(phases.slice(-2)).toEqual(['Degraded', 'Running']);
       record('broker pod deleted: Degraded then Running', started, c, `phases seen: ${phases.join(' → ')}`);
+    }, 600_000);
+
+    it('a node drain evicts the data broker through the PodDisruptionBudget; clients are never pointed at another broker', async () => {
+      const started = t0();
+      const podName = `${name}-0`;
+      const before = await cp.get('pod', podName, ns);
+      const node: string = before?.spec.nodeName;
+      expect(node).toBeTruthy();
+      // Sample the client Service's endpoints (the real EndpointSlice controller) all through the drain.
+      const seen = new Set<string>();
+      let emptySamples = 0;
+      let samples = 0;
+      let sampling = true;
+      const sampler = (async () => {
+        while (sampling) {
+          const slices = await cp.list('endpointslices', ns, `kubernetes.io/service-name=${name}`).catch(() => []);
+          const names = slices.flatMap((sl) => ((sl.endpoints ?? []) as Obj[]).map((e) => e.targetRef?.name as string));
+          for (const n of names) seen.add(n);
+          if (names.length === 0) emptySamples++;
+          samples++;
+          await new Promise((r) => setTimeout(r, 300));
+        }
+      })();
+      try {
+        // kubectl drain goes through the Eviction API, which the PodDisruptionBudget (maxUnavailable 1) governs.
+        await cp.k(['drain', node, '--ignore-daemonsets', '--delete-emptydir-data', `--pod-selector=app.kubernetes.io/instance=${name}`, '--timeout=240s']);
+        const back = await waitFor(`${podName} running again elsewhere, Ready, the client Service's only endpoint`, async () => {
+          const p = await cp.get('pod', podName, ns);
+          if (!p || p.metadata.uid === before?.metadata.uid || p.spec.nodeName === node) return undefined;
+          const ready = ((p.status?.conditions ?? []) as Obj[]).some((c) => c.type === 'Ready' && c.status === 'True');
+          const slices = await cp.list('endpointslices', ns, `kubernetes.io/service-name=${name}`);
+          const eps = slices.flatMap((sl) => ((sl.endpoints ?? []) as Obj[]).filter((e) => e.conditions?.ready).map((e) => e.targetRef?.name as string));
+          return ready && eps.length === 1 && eps[0] === podName ? p : undefined;
+        }, 300_000, 1000);
+        // The same volume claims: the data comes back with the pod.
+        expect((back.spec.volumes as Obj[]).filter((v) => v.persistentVolumeClaim).map((v) => v.persistentVolumeClaim.claimName).sort()).toEqual([`data-${podName}`, `raft-${podName}`]);
+      } finally {
+        sampling = false;
+        await sampler;
+        await cp.k(['uncordon', node]);
+      }
+      expect([...seen], 'every endpoint the client Service ever had during the drain').toEqual([podName]);
+      const c = await waitFor('phase Running again', async () => {
+        const c = await claim(ns, name);
+        return c?.status?.phase === 'Running' ? c : undefined;
+      }, 240_000, 1000);
+      record('node drain: data broker evicted and back; client endpoints only ever the data broker', started, c, `${samples} endpoint samples, ${emptySamples} with no endpoint (the data path's outage while ${podName} moved)`);
     }, 600_000);
 
     it('deleting the claim removes every composed object and keeps the PersistentVolumeClaims', async () => {

@@ -6,8 +6,8 @@
  * What is real: the apiserver, scheduler, controllers, kubelet, container runtime, pod networking, Service routing
  * (kube-proxy's iptables rules), cluster DNS, Crossplane, provider-kubernetes, the StreamBus v1.0.1 broker and CLI
  * binaries, and the broker image of issue 22 (`.tools/images/broker.tar`, scripts/build-images.sh) when it has been
- * built. What is not: the client pods (and, TEMPORARILY, the broker pods while that image is missing, which the run
- * says loudly) use a throw-away test image made here (the unmodified upstream CLI and broker binaries from .tools/bin
+ * built (scripts/test.sh builds it; under CI=true its absence fails the run). What is not: the client pods (and, outside
+ * CI, TEMPORARILY, the broker pods while that image is missing, which the run says loudly) use a throw-away test image made here (the unmodified upstream CLI and broker binaries from .tools/bin
  * and a static busybox, one layer, imported into the node's containerd). The function is still run the way the
  * control-plane harness runs it (from dist/, the External package runtime played by the harness), not from its
  * package's embedded runtime under Crossplane's default Deployment runtime.
@@ -21,7 +21,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ControlPlane, controlPlaneAvailable, waitFor } from '../helpers/controlplane.js';
 import { busyboxFiles, NODE_LABEL, NODE_TAINT, nodeAvailable, ON_REAL_NODE, RealNode } from '../helpers/node.js';
-import { ROOT, TOOLS_BIN } from '../helpers/tools.js';
+import { IN_CI, ROOT, TOOLS_BIN } from '../helpers/tools.js';
 
 type Obj = Record<string, any>;
 
@@ -108,6 +108,8 @@ describe.skipIf(!available)('on a real node (kubelet v1.34.1, containerd, CNI, k
         await node.importArchive(BROKER_ARCHIVE, BROKER_REF);
         report.boot['broker-image'] = Date.now() - b;
         brokerImage = BROKER_REF;
+      } else if (IN_CI) {
+        throw new Error(`CI=true and ${BROKER_ARCHIVE} is missing: scripts/build-images.sh (run by scripts/test.sh) builds it`);
       } else {
         process.stderr.write(`\n!!!!!!!!!! ${BROKER_ARCHIVE} is missing (scripts/build-images.sh broker): the broker pods run the TEMPORARY test image ${TEST_IMAGE} !!!!!!!!!!\n\n`);
       }

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { createServer as createNetServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
+import { makePki } from '../helpers/certs.js';
 import { RunFunctionRequest, Severity } from '@crossplane-org/function-sdk-typescript';
 import { runFunction as inProcess } from '../../src/function/handler.js';
 import { RUN_FUNCTION_SERVICE } from '../../src/server/health.js';
@@ -207,6 +208,24 @@ describe('graceful shutdown on SIGTERM', () => {
     c.close();
     h.close();
     console.log(`drain: in-flight call completed, exit 0 after ${took} ms (bound 8 s)`);
+  });
+
+  it('over mutual TLS (the owned TLS listener): the in-flight call finishes, then exit 0', async () => {
+    const pki = makePki();
+    const srv = await startServer(['--tls-server-certs-dir', pki.serverDir, '--drain-timeout', '8'], { FUNCTION_STREAMBUS_TEST_RESPONSE_DELAY_MS: '1500' });
+    const c = client(srv.port, grpc.credentials.createSsl(pki.ca, pki.client.key, pki.client.cert));
+    const inFlight = runFunction(c, request(exampleXr('minimal'), { tag: 'tls-in-flight' }));
+    await waitInFlight(srv, 1);
+    srv.proc.kill('SIGTERM');
+    const code = exited(srv);
+    const rsp = await inFlight.catch(async (e) => {
+      await code;
+      throw new Error(`${e.message}\n${srv.logs.join('\n')}`);
+    });
+    expect(rsp.meta!.tag).toBe('tls-in-flight');
+    expect(await code).toBe(0);
+    expect(jsonLogs(srv.logs).find((l) => l.msg === 'function-streambus stopped')).toMatchObject({ forced: false });
+    c.close();
   });
 
   it('cuts calls that outlast --drain-timeout and still exits 0, on time', async () => {

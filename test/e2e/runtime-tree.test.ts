@@ -70,6 +70,11 @@ describe('the runtime image tree (scripts/assemble-runtime.mjs), served without 
     }
     env = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/nonexistent', NODE_ENV: 'production' };
     sandbox = imageLikeSandbox(process.execPath);
+    // Under CI the image's conditions (UID 65532, read-only root) are part of the proof: not being able to make them
+    // is a failure, not a quieter test run as the current user.
+    if (!sandbox && IN_CI) {
+      throw new Error(`CI=true and this machine cannot run the function as UID ${IMAGE_UID} on a read-only root filesystem (needs root and mount namespaces)`);
+    }
     const s = summary;
     process.stdout.write(
       [

@@ -109,7 +109,17 @@ describe.skipIf(!crossplane)('status through crossplane render with observed fix
     }
   }
 
-  it('prints what a degraded cluster and a refused storage shrink look like', () => {
+  it('says in words what a degraded cluster and a refused storage shrink are (and prints both statuses)', () => {
+    const cond = (xr: Obj, type: string) => (xr.status.conditions as Obj[]).find((c) => c.type === type)!;
+    for (const { mode } of MODES) {
+      const degraded = outputs.get(`${mode}/degraded`)!.docs[0]!;
+      expect(degraded.status).toMatchObject({ phase: 'Degraded', readyReplicas: 2, replicas: 3 });
+      expect(cond(degraded, 'BrokersReady')).toMatchObject({ status: 'False', reason: 'BrokersNotReady' });
+      expect(cond(degraded, 'BrokersReady').message).toMatch(/^StatefulSet default\/streambus-minimal: 2\/3 brokers ready \(phase Degraded\)$/);
+      const shrink = outputs.get(`${mode}/refused storage shrink`)!.docs[0]!;
+      expect(shrink.status).toMatchObject({ phase: 'Running', readyReplicas: 3, replicas: 3 });
+      expect(cond(shrink, 'ConfigurationValid').message).toBe('spec.storage.size: keeping 10Gi (requested 5Gi): volumes cannot shrink without losing the data of every broker');
+    }
     for (const name of ['degraded', 'refused storage shrink']) {
       const xr = outputs.get(`Object/${name}`)!.docs[0]!;
       process.stdout.write(`\n--- XR status: ${name}\n${stringify({ status: { ...xr.status, endpoints: undefined, bootstrapServers: '…' } })}`);

@@ -28,6 +28,23 @@ export interface Pki {
   expiredClient: { key: Buffer; cert: Buffer };
   /** Signed by the trusted CA, but for servers only (extended key usage serverAuth). */
   serverOnlyClient: { key: Buffer; cert: Buffer };
+  /**
+   * Certificates that each fail exactly ONE check of src/server/clientcert.ts (test/unit/server.test.ts proves it):
+   * signed by the trusted CA unless said otherwise, CA:FALSE, valid now, extended key usage clientAuth, key usage
+   * digitalSignature.
+   */
+  oneFault: {
+    /** A CA certificate (CA:TRUE) signed by the trusted CA. */
+    caCert: { key: Buffer; cert: Buffer };
+    /** Self-signed with the trusted CA's subject name and CA:FALSE: only its signature gives it away. */
+    signature: { key: Buffer; cert: Buffer };
+    /** Key usage keyEncipherment only (no digitalSignature). */
+    keyUsage: { key: Buffer; cert: Buffer };
+    /** A critical extension no one understands (OID 1.3.6.1.4.1.99999.1). */
+    criticalExtension: { key: Buffer; cert: Buffer };
+    /** Valid for 30 days, signed by `shortCa`, a CA in ca.crt valid for 1 day: refused at now + 2 days for the CA only. */
+    caExpired: { key: Buffer; cert: Buffer };
+  };
   /** The working directory (ca.crt, client.crt, client.key, foreign.crt, ... as files). */
   dir: string;
   /** Issues another server certificate from the trusted CA (e.g. a rotation), with these subjectAltNames. */
@@ -82,15 +99,31 @@ export function makePki(serverSans: string[] = ['DNS:localhost', 'IP:127.0.0.1']
   ssl('req', ...key, '-keyout', 'expired.key', '-out', 'expired.csr', '-subj', '/CN=crossplane');
   ssl('ca', '-batch', '-config', 'ca.cnf', '-cert', 'ca.crt', '-keyfile', 'ca.key', '-in', 'expired.csr', '-out', 'expired.crt',
     '-startdate', '20200101000000Z', '-enddate', '20200102000000Z', '-extensions', 'ext', '-notext');
-  // Self-signed, claiming the trusted CA's name: only the signature tells it apart.
+  // Self-signed, claiming the trusted CA's name (openssl's default extensions make it CA:TRUE, so it is refused as a CA
+  // certificate first; oneFault.signature is the impostor refused for its signature alone).
   ssl('req', '-x509', ...key, '-keyout', 'impostor.key', '-out', 'impostor.crt', '-days', '1', '-subj', '/CN=function-streambus test CA');
+  const good = 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n';
+  const oneFault = (name: string, caName: string, ext: string, days = '1') => {
+    writeFileSync(join(dir, `${name}.ext`), ext);
+    ssl('req', ...key, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', '/CN=crossplane');
+    ssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${caName}.crt`, '-CAkey', `${caName}.key`, '-CAcreateserial',
+      '-out', `${name}.crt`, '-days', days, '-extfile', `${name}.ext`);
+  };
+  oneFault('f-ca', 'ca', 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,digitalSignature,keyCertSign\nextendedKeyUsage=clientAuth\n');
+  oneFault('f-ku', 'ca', `${good}keyUsage=critical,keyEncipherment\n`);
+  oneFault('f-crit', 'ca', `${good}keyUsage=critical,digitalSignature\n1.3.6.1.4.1.99999.1=critical,ASN1:UTF8String:unknown\n`);
+  ca('short-ca', '/CN=short-lived CA');
+  oneFault('f-caexp', 'short-ca', `${good}keyUsage=critical,digitalSignature\n`, '30');
+  writeFileSync(join(dir, 'f-sig.cnf'), '[req]\ndistinguished_name=dn\nx509_extensions=v3\nprompt=no\n[dn]\nCN=function-streambus test CA\n' +
+    '[v3]\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
+  ssl('req', '-x509', ...key, '-keyout', 'f-sig.key', '-out', 'f-sig.crt', '-days', '1', '-config', 'f-sig.cnf');
 
   const read = (f: string) => readFileSync(join(dir, f));
   const serverDir = join(dir, 'server');
   mkdirSync(serverDir);
   writeFileSync(join(serverDir, 'tls.crt'), read('server.crt'));
   writeFileSync(join(serverDir, 'tls.key'), read('server.key'));
-  writeFileSync(join(serverDir, 'ca.crt'), Buffer.concat([read('ca.crt'), read('xp-ca.crt')]));
+  writeFileSync(join(serverDir, 'ca.crt'), Buffer.concat([read('ca.crt'), read('xp-ca.crt'), read('short-ca.crt')]));
   return {
     serverDir,
     ca: read('ca.crt'),
@@ -100,6 +133,13 @@ export function makePki(serverSans: string[] = ['DNS:localhost', 'IP:127.0.0.1']
     crossplaneClient: { key: read('xp.key'), cert: read('xp.crt') },
     expiredClient: { key: read('expired.key'), cert: read('expired.crt') },
     serverOnlyClient: { key: read('server-only.key'), cert: read('server-only.crt') },
+    oneFault: {
+      caCert: { key: read('f-ca.key'), cert: read('f-ca.crt') },
+      signature: { key: read('f-sig.key'), cert: read('f-sig.crt') },
+      keyUsage: { key: read('f-ku.key'), cert: read('f-ku.crt') },
+      criticalExtension: { key: read('f-crit.key'), cert: read('f-crit.crt') },
+      caExpired: { key: read('f-caexp.key'), cert: read('f-caexp.crt') },
+    },
     dir,
     issueServer: (name, sans) => {
       leaf(name, 'function-streambus', 'ca', `subjectAltName=${sans.join(',')}\nextendedKeyUsage=serverAuth`);

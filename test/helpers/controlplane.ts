@@ -25,6 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { deadRunNamespaces, deleteNamespace, pidAlive, removeDeadNodes, unmountUnder } from './netns.js';
+import { runContainer, unpack, type Container } from './oci.js';
 import { IN_CI, ROOT, TOOLS_BIN, toolPath } from './tools.js';
 
 type Obj = Record<string, any>;
@@ -119,8 +120,8 @@ interface Owned {
   namespaces: string[];
   procs: ChildProcess[];
   dir: string;
-  /** Synchronous clean-ups run after the processes are killed, before the namespaces and the folder go (a real node's). */
-  cleanups: (() => void)[];
+  /** Synchronous clean-ups, run first (containers (runc) to remove; a real node's processes, pod namespaces, cgroups, sysctls). */
+  cleanups?: (() => void)[];
 }
 const live = new Set<Owned>();
 
@@ -138,14 +139,14 @@ function killAll(o: Owned, signal: NodeJS.Signals): void {
 
 /** Synchronous, idempotent: safe from an exit handler. */
 function destroySync(o: Owned): void {
-  killAll(o, 'SIGKILL');
-  for (const f of o.cleanups.splice(0).reverse()) {
+  for (const c of o.cleanups?.splice(0) ?? []) {
     try {
-      f();
+      c();
     } catch (err) {
       process.stderr.write(`clean-up failed: ${String(err)}\n`);
     }
   }
+  killAll(o, 'SIGKILL');
   for (const ns of o.namespaces) deleteNamespace(ns);
   unmountUnder(o.dir);
   rmSync(o.dir, { recursive: true, force: true });
@@ -238,8 +239,19 @@ export interface ComponentNs {
   apiserverIp: string;
 }
 
+export interface FunctionInstallOptions {
+  /** The Function package file to push (default: scripts/build-xpkg.sh's, without a runtime). */
+  xpkg?: string;
+  /** Play the runtime by running the package's own image (its embedded runtime) with runc, not the built dist/. */
+  runImage?: boolean;
+}
+
 export class ControlPlane {
   readonly id: string;
+  /** The FunctionRevision installFunction made, once the Function was Healthy. */
+  functionRevision?: Obj;
+  /** The function's container, when installFunction ran the package's image. */
+  functionContainer?: Container;
   readonly ns: string;
   readonly dir: string;
   readonly kubeconfig: string;
@@ -423,7 +435,7 @@ export class ControlPlane {
 
   /** Registers a synchronous clean-up, run by stop() (and the exit handlers) after the processes are killed. */
   onStop(f: () => void): void {
-    this.owned.cleanups.push(f);
+    (this.owned.cleanups ??= []).push(f);
   }
 
   /** A namespace of its own for one component, joined to the control plane's by a veth pair (a /30). */
@@ -740,12 +752,16 @@ export class ControlPlane {
    * `name` and plays the External runtime: a serving certificate signed by Crossplane's CA, the function started with
    * it, the FunctionRevision told its endpoint. Returns when the Function is Healthy.
    */
-  async installFunction(name: string, tag = 'v0.1.0'): Promise<void> {
-    const out = join(this.dir, 'xpkg');
-    const build = await run('bash', [join(ROOT, 'scripts/build-xpkg.sh'), '-o', out], { timeoutMs: 180_000 });
-    if (build.code !== 0) throw new Error(`build-xpkg: ${build.stderr}`);
+  async installFunction(name: string, tag = 'v0.1.0', opts: FunctionInstallOptions = {}): Promise<void> {
+    let file = opts.xpkg;
+    if (!file) {
+      const out = join(this.dir, 'xpkg');
+      const build = await run('bash', [join(ROOT, 'scripts/build-xpkg.sh'), '-o', out], { timeoutMs: 180_000 });
+      if (build.code !== 0) throw new Error(`build-xpkg: ${build.stderr}`);
+      file = join(out, 'function-streambus.xpkg');
+    }
     const ref = `${REGISTRY}/streambus-io/function-streambus:${tag}`;
-    const push = await run('ip', ['netns', 'exec', this.ns, join(TOOLS_BIN, 'crossplane'), 'xpkg', 'push', '-f', join(out, 'function-streambus.xpkg'), ref], { timeoutMs: 120_000 });
+    const push = await run('ip', ['netns', 'exec', this.ns, join(TOOLS_BIN, 'crossplane'), 'xpkg', 'push', '-f', file, ref], { timeoutMs: 120_000 });
     if (push.code !== 0) throw new Error(`xpkg push: ${push.stderr}${push.stdout}`);
     await this.apply([{ apiVersion: 'pkg.crossplane.io/v1', kind: 'Function', metadata: { name }, spec: { package: ref } }]);
     const rev = await waitFor(`a FunctionRevision of ${name}`, async () => (await this.list('functionrevisions.pkg.crossplane.io', undefined, `pkg.crossplane.io/package=${name}`))[0], 120_000, 1000, () => this.describe('function', name));
@@ -773,8 +789,24 @@ export class ControlPlane {
         data: { 'tls.crt': readFileSync(join(certs, 'tls.crt')).toString('base64'), 'tls.key': readFileSync(join(certs, 'tls.key')).toString('base64'), 'ca.crt': readFileSync(join(certs, 'ca.crt')).toString('base64') },
       },
     ]);
-    this.startFunction(certs);
-    await this.waitPort(FUNCTION_PORT, 'function-streambus');
+    let port = FUNCTION_PORT;
+    if (opts.runImage) {
+      // The package's own image (the embedded runtime's layers plus package.yaml), as the Deployment runtime runs
+      // it: Crossplane's UID 2000, read-only root, no capabilities, /tls/server, no arguments (0.0.0.0:9443).
+      port = 9443;
+      const image = unpack(file, join(this.dir, 'fn-image'));
+      mkdirSync(join(this.dir, 'logs'), { recursive: true });
+      const log = join(this.dir, 'logs', 'function-streambus.log');
+      const fd = openSync(log, 'a');
+      this.functionContainer = runContainer(image, { uid: 2000, gid: 2000, netns: this.ns, binds: { '/tls/server': certs }, env: ['TLS_SERVER_CERTS_DIR=/tls/server'], logFd: fd });
+      closeSync(fd);
+      this.logs.set('function-streambus', log);
+      const c = this.functionContainer;
+      (this.owned.cleanups ??= []).push(() => c.destroy());
+    } else {
+      this.startFunction(certs);
+    }
+    await this.waitPort(port, 'function-streambus');
     // What the package runtime controller reports on a revision it runs: the TLS Secret, the endpoint, and
     // RuntimeHealthy=True (the Function is Healthy only when both the revision and its runtime are).
     await waitFor(`FunctionRevision ${rev.metadata.name} to take the runtime's status`, async () => {
@@ -783,13 +815,14 @@ export class ControlPlane {
       const conditions = ((cur.status?.conditions ?? []) as Obj[]).filter((c) => c.type !== 'RuntimeHealthy');
       conditions.push({ type: 'RuntimeHealthy', status: 'True', reason: 'HealthyPackageRevision', lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') });
       const r = await this.kubectl(['patch', 'functionrevision', rev.metadata.name, '--subresource=status', '--type=merge', '-p',
-        JSON.stringify({ metadata: { resourceVersion: cur.metadata.resourceVersion }, status: { tlsServerSecretName: secretName, endpoint: `dns:///localhost:${FUNCTION_PORT}`, conditions } })]);
+        JSON.stringify({ metadata: { resourceVersion: cur.metadata.resourceVersion }, status: { tlsServerSecretName: secretName, endpoint: `dns:///localhost:${port}`, conditions } })]);
       return r.code === 0 || undefined; // a conflict (Crossplane updated it meanwhile) is retried
     }, 60_000, 500);
     await waitFor(`Function ${name} Healthy`, async () => {
       const f = await this.get('functions.pkg.crossplane.io', name);
       return (f?.status?.conditions as Obj[] | undefined)?.some((c) => c.type === 'Healthy' && c.status === 'True');
     }, 120_000, 1000, () => this.describe('function', name));
+    this.functionRevision = await this.get('functionrevisions.pkg.crossplane.io', rev.metadata.name);
   }
 
   /** Starts (or restarts) the function: the built dist/, TLS from `certs` (Crossplane's CA as ca.crt). */
@@ -927,6 +960,12 @@ export class ControlPlane {
   async describe(kind: string, name: string, namespace?: string): Promise<string> {
     const r = await this.kubectl(['get', kind, name, '-o', 'yaml', ...(namespace ? ['-n', namespace] : [])]);
     return (r.stdout || r.stderr).slice(0, 6000);
+  }
+
+  /** Every line a process started by spawn has logged so far. */
+  logLines(name: string): string[] {
+    const f = this.logs.get(name);
+    return f && existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean) : [];
   }
 
   logTail(name: string, lines = 30): string {

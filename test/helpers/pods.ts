@@ -36,11 +36,12 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { IN_CI } from './tools.js';
-import { deadRunNamespaces, deleteNamespace } from './netns.js';
+import { deadRunNamespaces, deleteNamespace, pidAlive } from './netns.js';
 
 type Obj = Record<string, any>;
 
@@ -116,6 +117,12 @@ function installHandlers() {
 /** Namespaces left by a run whose process is gone (named sbt<pid>-...). */
 function reapStale() {
   for (const { ns } of deadRunNamespaces('sbt')) deleteNamespace(ns);
+  // The node namespaces' hosts files (/etc/netns/<ns>/) of runs that are gone.
+  if (existsSync('/etc/netns'))
+    for (const d of readdirSync('/etc/netns')) {
+      const m = /^sbt(\d+)-/.exec(d);
+      if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) rmSync(join('/etc/netns', d), { recursive: true, force: true });
+    }
 }
 
 let seq = 0;
@@ -138,6 +145,25 @@ export interface PodInfo {
   netns: string;
   containers: RunningContainer[];
   startedAt: number;
+  /** The labels the StatefulSet controller gave the pod (template labels, pod-name, pod-index, revision hash). */
+  labels: Record<string, string>;
+}
+
+/** A rendered Service served in the node namespace by the kube-proxy stand-in (`Pods.serveService`). */
+export interface ServedService {
+  name: string;
+  ip: string;
+  fqdn: string;
+  ports: { name: string; port: number; target: number }[];
+  /** The ordinals behind it at the last sync. */
+  endpoints: number[];
+  /** Every change of its endpoints, with the time. */
+  history: { at: number; endpoints: number[] }[];
+  /** Recomputes the endpoints now (also done every few hundred ms). */
+  sync: () => Promise<number[]>;
+  /** Connections proxied so far, per endpoint address. */
+  connections: () => Promise<Record<string, number>>;
+  stop: () => void;
 }
 
 export class Pods {
@@ -147,11 +173,14 @@ export class Pods {
   readonly clusterDomain: string;
   sts!: Obj;
   configMaps = new Map<string, Obj>();
+  /** The render's Services, by name (the latest render's). */
+  services = new Map<string, Obj>();
   secrets = new Map<string, Record<string, string | Buffer>>();
   readonly images: Record<string, ImageStandIn>;
   readonly pods = new Map<number, PodInfo>();
   private readonly nets: string[] = [];
   private readonly extra = new Set<ChildProcess>();
+  private readonly stoppers = new Set<() => void>();
   private setUp = false;
   private readonly log: (line: string) => void;
   agent?: NodeAgent;
@@ -178,6 +207,113 @@ export class Pods {
     if (sts.length !== 1) throw new Error(`expected exactly one StatefulSet in the render, found ${sts.length}`);
     this.sts = sts[0]!;
     for (const cm of manifests.filter((m) => m.kind === 'ConfigMap')) this.configMaps.set(cm.metadata.name, cm);
+    for (const svc of manifests.filter((m) => m.kind === 'Service')) this.services.set(svc.metadata.name, svc);
+  }
+
+  /**
+   * The labels the StatefulSet controller gives pod i: the template's labels plus `statefulset.kubernetes.io/pod-name`,
+   * `apps.kubernetes.io/pod-index` and `controller-revision-hash` (here a hash of the template it was started from).
+   */
+  podLabels(i: number): Record<string, string> {
+    const running = this.pods.get(i);
+    if (running) return running.labels;
+    return this.labelsFor(i);
+  }
+
+  private labelsFor(i: number): Record<string, string> {
+    const hash = createHash('sha256').update(JSON.stringify(this.sts.spec.template)).digest('hex').slice(0, 10);
+    return {
+      ...(this.sts.spec.template.metadata?.labels ?? {}),
+      'statefulset.kubernetes.io/pod-name': this.podName(i),
+      'apps.kubernetes.io/pod-index': String(i),
+      'controller-revision-hash': `${this.sts.metadata.name}-${hash}`,
+    };
+  }
+
+  /** The ordinals of the running pods whose labels match a Service's selector (from the render). */
+  selectedBy(service: string): number[] {
+    const svc = this.services.get(service);
+    if (!svc) throw new Error(`no Service ${service} in the render`);
+    const sel: Record<string, string> = svc.spec.selector ?? {};
+    if (Object.keys(sel).length === 0) throw new Error(`Service ${service} has no selector`);
+    return [...this.pods.keys()].filter((i) => Object.entries(sel).every(([k, v]) => this.pods.get(i)!.labels[k] === v)).sort((a, b) => a - b);
+  }
+
+  /** The ClusterIP the harness gives a (non-headless) Service of the render: 10.77.0.200 + its index. */
+  clusterIp(service: string): string {
+    const names = [...this.services.values()].filter((s) => s.spec.clusterIP !== 'None').map((s) => s.metadata.name).sort();
+    const k = names.indexOf(service);
+    if (k < 0) throw new Error(`no non-headless Service ${service} in the render`);
+    return `${SUBNET}.${200 + k}`;
+  }
+
+  serviceFqdn(service: string): string {
+    return `${service}.${this.namespace}.svc.${this.clusterDomain}`;
+  }
+
+  /**
+   * Serves a rendered Service in the node namespace, standing in for kube-proxy and the EndpointSlice controller
+   * (a stand-in, not the real thing: the real-control-plane tests show the real controllers' EndpointSlices).
+   * Every `everyMs` the endpoints are recomputed as the endpoints controller does: the running pods matching the
+   * Service's selector (from the render) that are Ready (`ready(i)`, the rendered readiness probes). A TCP proxy on
+   * the Service's ClusterIP, one listener per Service port, sends every new connection to a random ready endpoint
+   * (as kube-proxy's iptables mode does with `-m statistic --mode random`), and refuses it when there is none.
+   * The Service's DNS name resolves to the ClusterIP in the node namespace (see `setup`). Stopped by cleanup.
+   */
+  async serveService(service: string, ready: (i: number) => Promise<boolean>, everyMs = 300): Promise<ServedService> {
+    const svc = this.services.get(service);
+    if (!svc) throw new Error(`no Service ${service} in the render`);
+    const ip = this.clusterIp(service);
+    const ports: { name: string; port: number; target: number }[] = svc.spec.ports.map((p: Obj) => ({ name: p.name, port: p.port, target: this.targetPort(p.targetPort ?? p.port) }));
+    for (const p of ports) {
+      const r = await this.agent!.call({ op: 'svc-listen', key: `${service}:${p.port}`, host: ip, port: p.port });
+      if (!r.ok) throw new Error(`the Service stand-in could not listen on ${ip}:${p.port}: ${r.error}`);
+    }
+    const served: ServedService = {
+      name: service,
+      ip,
+      fqdn: this.serviceFqdn(service),
+      ports,
+      endpoints: [],
+      history: [],
+      sync: async () => {
+        const eps: number[] = [];
+        for (const i of this.selectedBy(service)) if (await ready(i)) eps.push(i);
+        const changed = eps.join(',') !== served.endpoints.join(',');
+        served.endpoints = eps;
+        if (changed) served.history.push({ at: Date.now(), endpoints: eps });
+        for (const p of ports) await this.agent!.call({ op: 'svc-endpoints', key: `${service}:${p.port}`, endpoints: eps.map((i) => `${this.podIp(i)}:${p.target}`) });
+        return eps;
+      },
+      connections: async () => {
+        const out: Record<string, number> = {};
+        for (const p of ports) {
+          const r = await this.agent!.call({ op: 'svc-stats', key: `${service}:${p.port}` });
+          for (const [ep, n] of Object.entries(r.stats as Record<string, number>)) out[ep] = (out[ep] ?? 0) + n;
+        }
+        return out;
+      },
+      stop: () => {
+        clearInterval(timer);
+      },
+    };
+    await served.sync();
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      served.sync().finally(() => (busy = false)).catch(() => {});
+    }, everyMs);
+    timer.unref();
+    this.stoppers.add(() => clearInterval(timer));
+    return served;
+  }
+
+  /** A Service targetPort (a number, or a container port's name) as the pod's port number. */
+  private targetPort(t: number | string): number {
+    if (typeof t === 'number') return t;
+    for (const c of this.sts.spec.template.spec.containers as Obj[]) for (const p of c.ports ?? []) if (p.name === t) return p.containerPort;
+    throw new Error(`no container port named ${t}`);
   }
 
   get replicas(): number {
@@ -221,6 +357,20 @@ export class Pods {
       ip('-n', ns, 'link', 'set', 'eth0', 'up');
       ip('-n', ns, 'route', 'add', 'default', 'via', NODE_IP);
     }
+    // Cluster DNS for clients in the node namespace: `ip netns exec` binds /etc/netns/<ns>/hosts over /etc/hosts, so
+    // the CLI, ghostunnel and the agent resolve every pod's DNS name and each non-headless Service's name (to the
+    // ClusterIP that serveService listens on). Written before anything runs there; removed by cleanup.
+    const nodeEtc = join('/etc/netns', this.nodeNs);
+    mkdirSync(nodeEtc, { recursive: true });
+    const hosts = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback'];
+    for (let i = 0; i < this.replicas; i++) hosts.push(`${this.podIp(i)}\t${this.podFqdn(i)}`);
+    for (const svc of this.services.values()) {
+      if (svc.spec.clusterIP === 'None') continue;
+      const cip = this.clusterIp(svc.metadata.name);
+      hosts.push(`${cip}\t${this.serviceFqdn(svc.metadata.name)} ${svc.metadata.name}.${this.namespace}.svc`);
+      ip('-n', this.nodeNs, 'addr', 'add', `${cip}/32`, 'dev', 'br0');
+    }
+    writeFileSync(join(nodeEtc, 'hosts'), `${hosts.join('\n')}\n`);
     this.agent = new NodeAgent(this, this.nodeNs);
     await this.agent.ready;
   }
@@ -379,7 +529,7 @@ export class Pods {
     writeFileSync(join(etc, 'passwd'), 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/:/sbin/nologin\n');
     writeFileSync(join(etc, 'group'), 'root:x:0:\nnobody:x:65534:\n');
     writeFileSync(join(etc, 'nsswitch.conf'), 'hosts: files dns\n');
-    const pod: PodInfo = { name, ordinal: i, ip: this.podIp(i), fqdn: this.podFqdn(i), netns: this.podNs(i), containers: [], startedAt: Date.now() };
+    const pod: PodInfo = { name, ordinal: i, ip: this.podIp(i), fqdn: this.podFqdn(i), netns: this.podNs(i), containers: [], startedAt: Date.now(), labels: this.labelsFor(i) };
     for (const c of tmpl.containers as Obj[]) {
       const image = this.images[c.name];
       if (!image) throw new Error(`no image stand-in for container ${c.name} (${c.image})`);
@@ -572,6 +722,7 @@ export class Pods {
   cleanupSync(): void {
     if (!live.has(this)) return;
     live.delete(this);
+    for (const stop of this.stoppers) stop();
     this.agent?.close();
     for (const p of this.extra) p.kill('SIGKILL');
     for (const pod of this.pods.values()) {
@@ -592,6 +743,7 @@ export class Pods {
       spawnSync('ip', ['netns', 'del', ns]);
     }
     this.nets.length = 0;
+    rmSync(join('/etc/netns', this.nodeNs), { recursive: true, force: true });
     if (!process.env.SB_KEEP_PODS_WORKDIR) rmSync(this.work, { recursive: true, force: true });
   }
 
@@ -600,6 +752,7 @@ export class Pods {
     const out: string[] = [];
     if (existsSync('/run/netns')) for (const n of readdirSync('/run/netns')) if (n.startsWith(`${this.id}-`)) out.push(`netns ${n}`);
     if (existsSync(this.work)) out.push(`dir ${this.work}`);
+    if (existsSync(join('/etc/netns', this.nodeNs))) out.push(`dir /etc/netns/${this.nodeNs}`);
     const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(this.id));
     out.push(...mounts.map((l) => `mount ${l}`));
     return out;
@@ -727,6 +880,7 @@ const AGENT = String.raw`
 const net = require('node:net'), http = require('node:http'), tls = require('node:tls'), cp = require('node:child_process');
 const rl = require('node:readline').createInterface({ input: process.stdin });
 const reply = (id, v) => process.stdout.write(JSON.stringify({ id, ...v }) + '\n');
+const services = {};
 rl.on('line', (line) => {
   const r = JSON.parse(line);
   const t = r.timeout || 3000;
@@ -766,6 +920,55 @@ rl.on('line', (line) => {
     s.on('data', (b) => chunks.push(b));
     s.once('error', (e) => { clearTimeout(timer); reply(r.id, { ok: false, error: e.code || e.message, got: Buffer.concat(chunks).toString('hex') }); });
     s.once('close', () => { clearTimeout(timer); reply(r.id, { ok: true, closed: true, got: Buffer.concat(chunks).toString('hex') }); });
+  } else if (r.op === 'svc-listen') {
+    // kube-proxy stand-in: one listener per Service port on its ClusterIP; each new connection goes to a random
+    // endpoint of the current list (svc-endpoints), or is refused (reset) when there is none.
+    const svc = { endpoints: [], stats: {} };
+    services[r.key] = svc;
+    const server = net.createServer((c) => {
+      const eps = svc.endpoints;
+      if (eps.length === 0) { c.resetAndDestroy ? c.resetAndDestroy() : c.destroy(); return; }
+      const ep = eps[Math.floor(Math.random() * eps.length)];
+      svc.stats[ep] = (svc.stats[ep] || 0) + 1;
+      const [host, port] = [ep.slice(0, ep.lastIndexOf(':')), Number(ep.slice(ep.lastIndexOf(':') + 1))];
+      const up = net.connect({ host, port });
+      c.pipe(up); up.pipe(c);
+      const end = () => { c.destroy(); up.destroy(); };
+      c.on('error', end); up.on('error', end); c.on('close', end); up.on('close', end);
+    });
+    server.once('error', (e) => reply(r.id, { ok: false, error: e.code || e.message }));
+    server.listen(r.port, r.host, () => reply(r.id, { ok: true }));
+  } else if (r.op === 'svc-endpoints') {
+    services[r.key].endpoints = r.endpoints;
+    reply(r.id, { ok: true });
+  } else if (r.op === 'svc-stats') {
+    reply(r.id, { stats: services[r.key].stats });
+  } else if (r.op === 'stream') {
+    // A long-running client (e.g. a consumer): collects stdout lines until 'want' lines match 'match', or no new
+    // matching line came for 'idle' ms after the first, or 'timeout' ms; then SIGKILL (the CLI's consume does not
+    // stop at --max-messages and may ignore SIGTERM).
+    const child = cp.spawn(r.cmd, r.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const re = new RegExp(r.match);
+    const remaining = r.expect ? new Set(r.expect) : undefined;
+    const lines = []; let out = '', err = '', matched = 0, idleTimer, done = false;
+    const t0 = Date.now();
+    const fin = (why) => { if (done) return; done = true; clearTimeout(timer); clearTimeout(idleTimer); try { child.kill('SIGKILL'); } catch {} reply(r.id, { why, lines, stderr: err, ms: Date.now() - t0, exit: child.exitCode }); };
+    const timer = setTimeout(() => fin('timeout'), t);
+    child.stdout.on('data', (b) => {
+      out += b;
+      let nl;
+      while ((nl = out.indexOf('\n')) >= 0) {
+        const l = out.slice(0, nl); out = out.slice(nl + 1);
+        if (!re.test(l)) continue;
+        lines.push(l); matched++;
+        if (remaining) { remaining.delete(l.slice(l.indexOf(r.valueAfter) + r.valueAfter.length)); if (remaining.size === 0) return fin('complete'); }
+        if (r.want && matched >= r.want) return fin('complete');
+        clearTimeout(idleTimer); idleTimer = setTimeout(() => fin('idle'), r.idle || 2000);
+      }
+    });
+    child.stderr.on('data', (b) => { err += b; });
+    child.once('exit', () => setTimeout(() => fin('exited'), 50));
+    if (r.idle) idleTimer = setTimeout(() => fin('idle'), r.firstIdle || r.idle * 2);
   } else if (r.op === 'exec') {
     cp.execFile(r.cmd, r.args, { timeout: t, encoding: 'utf8' }, (e, stdout, stderr) =>
       reply(r.id, { code: e ? (typeof e.code === 'number' ? e.code : -1) : 0, signal: e && e.signal, stdout, stderr }));
@@ -818,6 +1021,19 @@ export class NodeAgent {
   }
   async exec(cmd: string, args: string[], timeout = 20_000): Promise<{ code: number; stdout: string; stderr: string }> {
     return (await this.call({ op: 'exec', cmd, args, timeout })) as { code: number; stdout: string; stderr: string };
+  }
+  /**
+   * Runs a long-lived command (e.g. a consumer) and collects the stdout lines matching `match` until `want` of them
+   * came, or every value in `expect.values` came (the text after `expect.after` in a line), or none came for `idleMs`
+   * (after the first; `firstIdleMs` before it), or `timeoutMs`; then SIGKILLs it.
+   */
+  async stream(
+    cmd: string,
+    args: string[],
+    o: { match: string; want?: number; expect?: { values: string[]; after: string }; idleMs?: number; firstIdleMs?: number; timeoutMs: number },
+  ): Promise<{ why: string; lines: string[]; stderr: string; ms: number }> {
+    const req = { op: 'stream', cmd, args, match: o.match, want: o.want, expect: o.expect?.values, valueAfter: o.expect?.after, idle: o.idleMs, firstIdle: o.firstIdleMs, timeout: o.timeoutMs };
+    return (await this.call(req)) as { why: string; lines: string[]; stderr: string; ms: number };
   }
   close() {
     this.proc.kill('SIGKILL');

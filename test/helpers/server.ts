@@ -26,6 +26,8 @@ export interface StartOptions {
   maxLogLines?: number;
   /** Add `--metrics-address 127.0.0.1:0` unless `args` set one (default true); false: the server's own default. */
   metricsFlag?: boolean;
+  /** The script to run instead of dist/src/main.js (e.g. the bundle, or a modified copy of either). */
+  main?: string;
 }
 
 /**
@@ -33,9 +35,11 @@ export interface StartOptions {
  * ephemeral metrics port (the default, 0.0.0.0:8080, would collide between servers and parallel test runs).
  */
 export async function startServer(args: string[] = ['--insecure'], env: NodeJS.ProcessEnv = {}, opts: StartOptions = {}): Promise<RunningServer> {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first (npm test does)`);
+  const main = opts.main ?? MAIN;
+  if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build first (npm test does)`);
   const metricsArgs = opts.metricsFlag === false || args.some((a) => a.startsWith('--metrics-address')) ? [] : ['--metrics-address', '127.0.0.1:0'];
-  const proc = spawn(process.execPath, [MAIN, '--address', '127.0.0.1:0', ...metricsArgs, ...args], {
+  // FUNCTION_STREAMBUS_TEST_NODE: run the server under another Node.js (e.g. the image's Node 26) than the tests.
+  const proc = spawn(process.env.FUNCTION_STREAMBUS_TEST_NODE ?? process.execPath, [main, '--address', '127.0.0.1:0', ...metricsArgs, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -24,13 +24,15 @@ const SEED = process.env.PROPERTY_SEED ? Number(process.env.PROPERTY_SEED) : und
 const params = { numRuns: RUNS, ...(SEED !== undefined ? { seed: SEED } : {}) };
 
 const size = fc.constantFrom('1Gi', '5Gi', '10Gi', '10240Mi', '20Gi', '1Ti');
+/** Three distinct ports (client, gRPC, Raft): a spec the planner accepts, so the property has something to check. */
+const ports = fc.shuffledSubarray([9092, 9093, 9500, 9600, 9700], { minLength: 3, maxLength: 3 }).map(([port, grpcPort, raftPort]) => ({ port: port!, grpcPort: grpcPort!, raftPort: raftPort! }));
 const specArb = fc.record(
   {
     replicas: fc.integer({ min: 1, max: 9 }),
     storage: fc.record({ size, raftSize: size, class: fc.constantFrom('standard', 'fast') }, { requiredKeys: ['size', 'raftSize'] }),
-    config: fc.record({ port: fc.constantFrom(9092, 9093, 9500), grpcPort: fc.constantFrom(9093, 9500, 9600), raftPort: fc.constantFrom(9093, 9500, 9700) }, { requiredKeys: [] }),
+    config: ports,
   },
-  { requiredKeys: ['replicas'] },
+  { requiredKeys: ['replicas', 'config'] },
 );
 const outsideActor = fc.record(
   {
@@ -39,8 +41,21 @@ const outsideActor = fc.record(
   },
   { requiredKeys: [] },
 );
-const step = fc.record({ spec: specArb, actor: outsideActor, mode: fc.constantFrom('Object', 'Object', 'Object', 'Direct') });
+/**
+ * A step changes the spec anywhere (replicas, storage, ports) and now and then switches the Composition's mode. Most
+ * steps are ones the function answers (a refused spec change is still answered, with the kept values): a step it
+ * refuses outright (a mode switch, a port taking the kept Raft port) applies nothing and checks nothing, so those
+ * stay a minority and the test asserts a floor of checked steps.
+ */
+const stepSpec = fc.record({
+  replicas: fc.integer({ min: 1, max: 9 }),
+  storage: fc.record({ size, raftSize: size, class: fc.constantFrom('standard', 'fast') }, { requiredKeys: ['size', 'raftSize'] }),
+  // New ports in one step out of four; otherwise the ports the cluster was created with.
+  config: fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: ports }),
+});
+const step = fc.record({ spec: stepSpec, actor: outsideActor, switchMode: fc.constantFrom(false, false, false, false, false, false, false, true) });
 const scenario = fc.record({ mode: fc.constantFrom('Object', 'Direct'), initial: specArb, steps: fc.array(step, { minLength: 1, maxLength: 6 }) });
+const other = (mode: string) => (mode === 'Object' ? 'Direct' : 'Object');
 
 const fatal = (rsp: RunFunctionResponse) => rsp.results.some((r) => r.severity === Severity.SEVERITY_FATAL);
 const manifestOf = (r: Obj): Obj => (r.kind === 'Object' ? r.spec.forProvider.manifest : r);
@@ -75,25 +90,33 @@ function observe(applied: Record<string, Obj>, actor: { scaleTo?: number; raftPo
 
 describe(`day-2 invariant over ${RUNS} generated reconcile sequences`, () => {
   it('replicas, peers, volume claim templates and selector never change without the override', () => {
+    let steps = 0;
+    let checked = 0;
     fc.assert(
-      fc.property(scenario, ({ mode, initial, steps }) => {
+      fc.property(scenario, ({ mode, initial, steps: plays }) => {
         const xr = structuredClone(exampleXr('minimal')) as Obj;
         const make = (spec: Obj) => ({ ...xr, spec: { ...xr.spec, ...spec, storage: { ...xr.spec.storage, ...spec.storage }, config: { ...xr.spec.config, ...spec.config } } });
         const first = runFunction(request(make(initial), { input: { spec: { mode } } }));
-        if (fatal(first)) return true; // an invalid generated spec (e.g. two equal ports): nothing is ever applied
+        // Every generated initial spec is valid: a refused one would make the whole sequence check nothing.
+        expect(fatal(first), JSON.stringify(first.results)).toBe(false);
         let applied = Object.fromEntries(Object.entries(first.desired!.resources).map(([k, v]) => [k, v.resource as Obj]));
         const was = invariant(applied);
-        for (const s of steps) {
-          const rsp = runFunction(request(make(s.spec), { input: { spec: { mode: s.mode } }, observed: observe(applied, s.actor) }));
-          if (fatal(rsp)) continue; // refused: Crossplane applies nothing, the applied state stays
+        for (const s of plays) {
+          steps++;
+          const rsp = runFunction(request(make({ ...s.spec, config: s.spec.config ?? initial.config }), { input: { spec: { mode: s.switchMode ? other(mode) : mode } }, observed: observe(applied, s.actor) }));
+          if (fatal(rsp)) continue; // refused outright: Crossplane applies nothing, the applied state stays
           const desired = Object.fromEntries(Object.entries(rsp.desired!.resources).map(([k, v]) => [k, v.resource as Obj]));
           expect(invariant(desired)).toEqual(was);
+          checked++;
           applied = desired;
         }
         return true;
       }),
       params,
     );
+    process.stdout.write(`day-2 property: ${checked} of ${steps} generated steps checked (${Math.round((100 * checked) / steps)}%)\n`);
+    // The floor: at least 70% of steps produce a desired state that is checked (three runs of 200: 82-83%).
+    expect(checked / steps).toBeGreaterThanOrEqual(0.7);
   });
 
   it('with the override, the replica count (and only what follows from it) may change', () => {

@@ -309,6 +309,10 @@ describe('Dockerfile', () => {
     const major = Number(/^node:(\d+)/.exec(arg!)![1]);
     expect(major % 2).toBe(0); // only even lines become LTS
     expect(major).toBeGreaterThanOrEqual(26); // Active LTS since 2026-10-28 (24 is in maintenance)
+    // The build stage's image (CI passes one with a shell and npm: scripts/build-images.sh) defaults to the same.
+    expect(/^ARG NODE_BUILD_IMAGE=(\S+)$/m.exec(dockerfile)?.[1]).toBe(arg);
+    expect(from[0]![1]).toBe('${NODE_BUILD_IMAGE}');
+    expect(from[1]![1]).toBe('${NODE_IMAGE}');
   });
 
   it('ships the tree scripts/assemble-runtime.mjs makes (the tree test/e2e/runtime-tree.test.ts serves from)', () => {

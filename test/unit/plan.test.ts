@@ -85,7 +85,7 @@ describe('planCluster: refusals (FATAL)', () => {
   ])('%s', (_name, requested, state, input, reason, message) => {
     const plan = planCluster({ identity, spec: spec(requested), platform: FunctionInputSpec.parse(input), annotations: {}, applied: applied(state) });
     expect(plan.ok).toBe(false);
-    if (plan.ok) return;
+    if (plan.ok) throw new Error('unreachable: asserted above');
     expect(plan.reason).toBe(reason);
     expect(plan.message).toMatch(message);
   });

@@ -4,45 +4,46 @@
  *  - Walks the generated XRD (apis/xrd.yaml) and checks that every rule the function applies that a structural
  *    schema can express is there: a pattern (or enum) on every string the function constrains, quantity patterns on
  *    every int-or-string, label-value patterns on label maps, bounded maps under CEL, CEL for the resource rules.
- *  - Evaluates the XRD's pattern and CEL rules (CEL with @bufbuild/cel, plus Kubernetes' quantity library:
- *    isQuantity, quantity, compareTo, isInteger) on cases Kubernetes refuses, and checks the function refuses the
- *    same cases, naming the field.
+ *  - Evaluates the XRD's pattern and CEL rules on cases Kubernetes refuses, and checks the function refuses the
+ *    same cases, naming the field. The CEL rules are evaluated by Kubernetes' own CEL environment (test/celcheck,
+ *    k8s.io/apiserver v0.34.1, quantity library included), never by the project's own quantity parser; the XRD's
+ *    quantity pattern is checked against Kubernetes' isQuantity() on the same strings.
  */
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { celFunc, celMethod, CelScalar, run } from '@bufbuild/cel';
 import { Severity } from '@crossplane-org/function-sdk-typescript';
 import { z } from 'zod';
 import { StreamBusClusterSpec } from '../../src/api/schema.js';
-import { parseQuantity } from '../../src/k8s/quantity.js';
 import { runFunction } from '../../src/function/handler.js';
 import { EXAMPLES, exampleXr, loadYaml, request } from '../helpers/fixtures.js';
+import { requireTool } from '../helpers/tools.js';
 
 type Obj = Record<string, any>;
 
 const xrd = loadYaml('apis/xrd.yaml') as Obj;
 const spec = xrd.spec.versions[0].schema.openAPIV3Schema.properties.spec as Obj;
 
-// ----------------------------------------------------------------------------------------- Kubernetes' CEL quantity library
-/** A quantity travels as a string "q:<value>" (enough for comparisons; the test needs no other operation). */
+// ----------------------------------------------------------------------------------------- Kubernetes' own CEL
+/** Kubernetes' quantity syntax (apimachinery's resource.ParseQuantity), as the XRD's pattern must spell it. */
 const QUANTITY = /^\+?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$/;
-const qv = (s: string) => Number(s.slice(2));
-const K8S_FUNCS = [
-  celFunc('isQuantity', [CelScalar.STRING], CelScalar.BOOL, (s) => QUANTITY.test(s)),
-  celFunc('quantity', [CelScalar.STRING], CelScalar.STRING, (s) => `q:${parseQuantity(s)}`),
-  celMethod('compareTo', CelScalar.STRING, [CelScalar.STRING], CelScalar.INT, function (o) {
-    return BigInt(Math.sign(qv(this) - qv(o)));
-  }),
-  celMethod('isInteger', CelScalar.STRING, [], CelScalar.BOOL, function () {
-    return Number.isInteger(qv(this));
-  }),
-];
-function cel(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(cel);
-  if (v && typeof v === 'object') return new Map(Object.entries(v).map(([k, x]) => [k, cel(x)]));
-  if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
-  return v;
+/**
+ * The oracle: test/celcheck, Kubernetes' own CEL environment (k8s.io/apiserver v0.34.1: quantity(), isQuantity(),
+ * compareTo(), isInteger() as kube-apiserver v1.34.1 evaluates CRD rules). Nothing of the project's own quantity
+ * code is on this side of the comparison.
+ */
+const celcheck = requireTool('streambus-celcheck', 'the XRD\'s CEL rules are evaluated by Kubernetes\' own CEL library (test/celcheck)');
+const oracleCache = new Map<string, unknown>();
+function evaluate(rule: string, self: unknown): unknown {
+  const line = JSON.stringify({ rule, self });
+  if (oracleCache.has(line)) return oracleCache.get(line);
+  const r = spawnSync(celcheck!, [], { input: `${line}\n`, encoding: 'utf8', timeout: 30_000 });
+  if (r.status !== 0) throw new Error(`streambus-celcheck exited ${r.status}: ${r.stderr}`);
+  const out = JSON.parse(r.stdout) as { result?: unknown; error?: string };
+  // A rule that does not compile or errors is a rule the API server refuses to store or evaluate: the test fails.
+  if (out.error !== undefined) throw new Error(`Kubernetes CEL: ${out.error} (rule ${rule})`);
+  oracleCache.set(line, out.result);
+  return out.result;
 }
-const evaluate = (rule: string, self: unknown) => run(rule, { self: cel(self) } as never, { funcs: K8S_FUNCS });
 
 // ----------------------------------------------------------------------------------------- walking the XRD
 interface Node {
@@ -148,7 +149,19 @@ function functionRefuses(resources: Obj): string | undefined {
   return rsp.results.find((r) => r.severity === Severity.SEVERITY_FATAL)?.message;
 }
 
-describe('the API server (XRD) and the function refuse the same resources', () => {
+describe.skipIf(!celcheck)('the XRD\'s quantity pattern against Kubernetes\' own isQuantity()', () => {
+  it('accepts only what Kubernetes accepts; refuses beyond it only negative values and a bare suffix', () => {
+    const pattern = new RegExp(at('spec.resources.requests{}').pattern);
+    const samples = ['1', '0.5', '.5', '1.', '500m', '1Gi', '1024Mi', '1e3', '1E-3', '+1', '1GB', '1gi', '-1', '-1Gi', '1 Gi', '', 'Gi', 'k', '1.5.5', '1ki', '1Ki', '9999999999999999999999999999999999999G'];
+    const both = samples.map((q) => ({ q, xrd: pattern.test(q), kubernetes: evaluate('isQuantity(self)', q) }));
+    expect(both.filter((b) => b.xrd && !b.kubernetes)).toEqual([]);
+    // Stricter than resource.ParseQuantity, on purpose: a negative request or limit is refused by pod validation
+    // anyway, and a bare suffix ("Gi", which ParseQuantity reads as 0) is a typo, not a size.
+    expect(both.filter((b) => !b.xrd && b.kubernetes).map((b) => b.q)).toEqual(['-1', '-1Gi', 'Gi', 'k']);
+  });
+});
+
+describe.skipIf(!celcheck)('the API server (XRD) and the function refuse the same resources', () => {
   it.each<[string, Obj, string | undefined]>([
     ['memory: 1GB', { limits: { memory: '1GB' } }, 'spec.resources.limits.memory'],
     ['cpu: 0.5 as a number', { requests: { cpu: 0.5 } }, 'spec.resources.requests.cpu'],
