@@ -307,8 +307,7 @@ build_ghostunnel() {
   record ghostunnel.tar "$key"
 }
 
-# ------------------------------------------------------------------------------------------------------ # images.json is rewritten only when something was built (computing the gzip sizes takes ~15 s).
-if [ "$built" -eq 1 ] || [ ! -f "$out/images.json" ]; then summary; else echo ">> every image is cached: $out/images.json" >&2; fi
+# ------------------------------------------------------------------------------------------------------ summary
 summary() {
   node - "$out" <<'EOF'
 const fs = require('fs'), path = require('path'), zlib = require('zlib'), cp = require('child_process');

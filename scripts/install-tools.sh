@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the pinned external tools this project tests against, through the Go module proxy,
 # into .tools/bin (git-ignored). Idempotent: a tool already at its pinned version is skipped.
-# Usage: scripts/install-tools.sh [crossplane] [crossplane1] [broker] [crds] [configcheck] [celcheck] [go-templating] [controlplane] [node] [all] ...
+# Usage: scripts/install-tools.sh [crossplane] [crossplane1] [broker] [operator] [crds] [configcheck] [celcheck] [go-templating] [controlplane] [node] [all] ...
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bin="$root/.tools/bin"
@@ -81,6 +81,37 @@ install_broker() {
   echo "$STREAMBUS" > "$root/.tools/stamps/streambus"
 }
 
+# The StreamBus operator v1.0.1 (the upstream operator function-streambus replaces), for the adoption e2e test
+# (test/e2e/operator-adoption.test.ts): the Go module proxy refuses github.com/gstreamio/streambus, so only the
+# prebuilt, unmodified upstream build in the project root's sibling shared/tools/ is used (its README gives the
+# sha256 of the .xz and of the binary). Both are checked; the binary is decompressed into .tools/bin, never committed.
+# Its CRD and RBAC are read from the same folder by the test.
+OPERATOR_SHA256_XZ=8b7b22ea2a928771f0269d22a0d2b828e826406b6c5cb345cf05fc78a665fbeb
+OPERATOR_SHA256=35b3b236137fb1947a387eacdd5b86e4833141f7ca5751fde114a5dccef95363
+install_operator() {
+  stamp streambus-operator "$STREAMBUS" streambus-operator &&
+    [ "$(sha256sum "$bin/streambus-operator" | cut -d' ' -f1)" = "$OPERATOR_SHA256" ] && return 0
+  local dir="$root/../shared/tools/streambus-operator-$STREAMBUS" got tmp
+  echo ">> streambus operator $STREAMBUS: $dir/streambus-operator.xz" >&2
+  [ -f "$dir/streambus-operator.xz" ] || { echo "!! $dir/streambus-operator.xz not found: cannot install the operator" >&2; return 1; }
+  command -v xz >/dev/null || apt-get install -y -qq -o DPkg::Lock::Timeout=600 xz-utils >/dev/null || { echo "!! xz is missing and could not be installed" >&2; return 1; }
+  got="$(sha256sum "$dir/streambus-operator.xz" | cut -d' ' -f1)"
+  if [ "$got" != "$OPERATOR_SHA256_XZ" ]; then
+    echo "!! sha256 MISMATCH for $dir/streambus-operator.xz: pinned $OPERATOR_SHA256_XZ, the file is $got; refusing it" >&2
+    return 1
+  fi
+  tmp="$bin/streambus-operator.tmp.$$"
+  xz -dc "$dir/streambus-operator.xz" > "$tmp" || { rm -f "$tmp"; return 1; }
+  got="$(sha256sum "$tmp" | cut -d' ' -f1)"
+  if [ "$got" != "$OPERATOR_SHA256" ]; then
+    rm -f "$tmp"
+    echo "!! sha256 MISMATCH for the decompressed operator: pinned $OPERATOR_SHA256, got $got; refusing it" >&2
+    return 1
+  fi
+  chmod 0755 "$tmp" && mv "$tmp" "$bin/streambus-operator"
+  echo "$STREAMBUS" > "$root/.tools/stamps/streambus-operator"
+}
+
 # The provider-kubernetes CRDs (to validate rendered Objects against their real schema), from the module
 # proxy's copy of the provider's source: a data file, kept in .tools/crds, never committed.
 PROVIDER_KUBERNETES=v1.2.1
@@ -103,6 +134,24 @@ install_crds() {
 # bench/go-templating.ts checks the sha256 again before running it. $FUNCTION_GO_TEMPLATING overrides the path.
 GO_TEMPLATING=v0.12.2
 GO_TEMPLATING_SHA256=09feafca618466adbe211a42d227c51f266446687e5ed323d23f691905562ec7
+# kube-linter v0.8.3, to lint the rendered manifests (test/e2e/kubelinter.test.ts). The Go module proxy refuses
+# golang.stackrox.io/kube-linter and github.com/stackrox/kube-linter (403), so the unmodified upstream build provided in
+# ../shared/tools/kube-linter-v0.8.3/ is copied into .tools/bin after its sha256 is checked (never committed).
+KUBE_LINTER=v0.8.3
+KUBE_LINTER_SHA256=b974afc66ffc037e4cc55d59243b139c3b6dd6c8be50930c41b623583017536c
+install_kube_linter() {
+  stamp kube-linter "$KUBE_LINTER" kube-linter && return 0
+  local src="$root/../shared/tools/kube-linter-$KUBE_LINTER/kube-linter" sum
+  [ -f "$src" ] || { echo "!! kube-linter $KUBE_LINTER not found at $src" >&2; return 1; }
+  sum="$(sha256sum "$src" | cut -d' ' -f1)"
+  if [ "$sum" != "$KUBE_LINTER_SHA256" ]; then
+    echo "!! $src has sha256 $sum, not the pinned kube-linter $KUBE_LINTER ($KUBE_LINTER_SHA256): refusing it" >&2
+    return 1
+  fi
+  cp "$src" "$bin/kube-linter.tmp" && chmod 0755 "$bin/kube-linter.tmp" && mv "$bin/kube-linter.tmp" "$bin/kube-linter"
+  echo "$KUBE_LINTER" > "$root/.tools/stamps/kube-linter"
+}
+
 install_go_templating() {
   local path="${FUNCTION_GO_TEMPLATING:-$root/../shared/tools/function-go-templating-$GO_TEMPLATING/function-go-templating}" sum
   if [ ! -f "$path" ]; then
@@ -337,8 +386,10 @@ for t in "$@"; do
     crossplane) install_crossplane ;;
     crossplane1) install_crossplane1 ;;
     broker) install_broker ;;
+    operator) install_operator ;;
     crds) install_crds ;;
     go-templating) install_go_templating ;;
+    kube-linter) install_kube_linter ;;
     configcheck) install_configcheck ;;
     celcheck) install_celcheck ;;
     etcd) install_etcd ;;
@@ -354,7 +405,7 @@ for t in "$@"; do
     coredns) install_coredns ;;
     pause) install_pause ;;
     node) install_node ;;
-    all) install_crossplane; install_crossplane1; install_broker; install_crds; install_go_templating; install_controlplane; install_node ;;
+    all) install_crossplane; install_crossplane1; install_broker; install_operator; install_crds; install_go_templating; install_kube_linter; install_controlplane; install_node ;;
     *) echo "unknown tool: $t" >&2; exit 2 ;;
   esac
 done

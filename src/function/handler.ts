@@ -138,8 +138,8 @@ function render(read: ReadOk, model: ClusterModel, ca: CA, scope: ApiScope, poli
         policies ?? null,
         platform,
         read.specKey,
-        // What the planner may change: the count, the ports, the volumes and the quota.
-        [model.replicas, model.ports, model.spec.storage, model.storageClass ?? null, model.quotaStorageBytes ?? null],
+        // What the planner may change: the count, the ports, the volumes, the quota and the Raft claim template's name.
+        [model.replicas, model.ports, model.spec.storage, model.storageClass ?? null, model.quotaStorageBytes ?? null, model.names.raftClaimTemplate],
         ca.pem?.toString('base64') ?? null,
       ]),
     )

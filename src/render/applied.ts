@@ -16,7 +16,7 @@
  * Everything read is `unknown` here: the planner checks it against the schema's bounds before using any of it.
  */
 import { OBJECT_KIND, appliedManifest, isObject } from '../k8s/object.js';
-import type { ClusterModel } from './model.js';
+import { RAFT_CLAIM_TEMPLATES, type ClusterModel } from './model.js';
 
 export const APPLIED_ANNOTATION = 'streambus.io/applied';
 
@@ -26,6 +26,8 @@ const obj = (v: unknown): Obj | undefined => (v && typeof v === 'object' && !Arr
 export interface AppliedTemplate {
   size: unknown;
   storageClassName: unknown;
+  /** The template's name (for `raft`: `raft`, or the operator's `raft-data` of an adopted cluster). */
+  name: string;
 }
 
 export interface Applied {
@@ -35,7 +37,7 @@ export interface Applied {
   source: string;
   replicas: unknown;
   raftPort: unknown;
-  /** Volume claim templates by name (data, raft); absent when the applied StatefulSet has none of that name. */
+  /** Volume claim templates by role (data; raft, named raft or raft-data); absent when the applied StatefulSet has none. */
   templates: Partial<Record<'data' | 'raft', AppliedTemplate>>;
 }
 
@@ -68,8 +70,9 @@ function templatesOf(sts: Obj): Applied['templates'] {
   for (const t of vcts) {
     const name = obj(obj(t)?.metadata)?.name;
     const spec = obj(obj(t)?.spec);
-    if ((name !== 'data' && name !== 'raft') || !spec || Object.hasOwn(out, name)) continue;
-    out[name] = { size: obj(obj(spec.resources)?.requests)?.storage, storageClassName: spec.storageClassName };
+    const slot = name === 'data' ? 'data' : (RAFT_CLAIM_TEMPLATES as readonly unknown[]).includes(name) ? 'raft' : undefined;
+    if (!slot || !spec || Object.hasOwn(out, slot)) continue;
+    out[slot] = { size: obj(obj(spec.resources)?.requests)?.storage, storageClassName: spec.storageClassName, name: name as string };
   }
   return out;
 }

@@ -32,6 +32,11 @@ export interface ClusterModel extends ClusterIdentity {
     headlessService: string;
     clientService: string;
     configMap: string;
+    /**
+     * The Raft volume claim template: `raft` (PVCs raft-<pod>), or `raft-data` for a cluster adopted from the StreamBus
+     * operator, whose StatefulSet named it so (PVCs raft-data-<pod>); see plan.ts and docs/upgrading.md.
+     */
+    raftClaimTemplate: RaftClaimTemplate;
   };
   /** Labels on every composed object. */
   labels: Record<string, string>;
@@ -45,6 +50,10 @@ export interface ClusterModel extends ClusterIdentity {
    */
   quotaStorageBytes?: number;
 }
+
+/** Names the Raft volume claim template may have: the function's own, and the StreamBus operator's. */
+export const RAFT_CLAIM_TEMPLATES = ['raft', 'raft-data'] as const;
+export type RaftClaimTemplate = (typeof RAFT_CLAIM_TEMPLATES)[number];
 
 /** Paths inside the broker container. The image's entrypoint binary and the dirs its user (1000) owns. */
 export const BROKER_BINARY = '/app/streambus-broker';
@@ -93,6 +102,7 @@ export function buildModel(id: ClusterIdentity, spec: StreamBusClusterSpec, inpu
       headlessService: `${id.name}-headless`,
       clientService: id.name,
       configMap: `${id.name}-config`,
+      raftClaimTemplate: 'raft',
     },
     labels: {
       ...selectorLabels,

@@ -14,6 +14,11 @@
  *  - storage.size / raftSize / class: volumeClaimTemplates are immutable and a smaller or differently-classed volume
  *    is a new, empty one. The applied templates are kept; the ResourceQuota leaves room to expand the claims by hand.
  *
+ *  - Raft volume claim template name: `raft`, or `raft-data` when the XR carries
+ *    streambus.io/raft-claim-template: raft-data (a cluster adopted from the StreamBus operator, whose StatefulSet
+ *    named its template so: the new StatefulSet's pods then claim the operator's PVCs raft-data-<pod>, see
+ *    docs/upgrading.md). Immutable like every template: the applied name is kept.
+ *
  * Applied values outside the schema's bounds (NaN, 0, 100000, 2.5, a size that is not a quantity) are refused as
  * FATAL, never adopted. The planned spec is validated again (zod and the cross-field rules) so that a kept value can
  * never combine with a requested one into an object Kubernetes or the brokers would reject (e.g. the kept Raft port
@@ -23,10 +28,11 @@ import { MAX_REPLICAS, MIN_REPLICAS, STORAGE_SIZE, StreamBusClusterSpec, type Fu
 import { DNS1123_SUBDOMAIN } from '../k8s/names.js';
 import { parseQuantity } from '../k8s/quantity.js';
 import type { Applied } from './applied.js';
-import { buildModel, type ClusterIdentity, type ClusterModel } from './model.js';
+import { RAFT_CLAIM_TEMPLATES, buildModel, type ClusterIdentity, type ClusterModel, type RaftClaimTemplate } from './model.js';
 
 export const ALLOW_REPLICA_CHANGE_ANNOTATION = 'streambus.io/allow-replica-change';
 export const ALLOW_MODE_SWITCH_ANNOTATION = 'streambus.io/allow-mode-switch';
+export const RAFT_CLAIM_TEMPLATE_ANNOTATION = 'streambus.io/raft-claim-template';
 
 /** A requested change that was not made: the applied value is kept. Reported as a WARNING. */
 export interface Decision {
@@ -69,7 +75,18 @@ function outOfBounds(applied: Applied, what: string, value: unknown, bounds: str
 export function planCluster(p: PlanInput): Plan {
   const { spec, platform, applied } = p;
   const storageClassOf = (s: StreamBusClusterSpec) => s.storage.class ?? platform.defaultStorageClass;
-  if (!applied) return finish(p, spec, [], undefined, undefined);
+  const requestedRaftClaim = p.annotations[RAFT_CLAIM_TEMPLATE_ANNOTATION];
+  if (requestedRaftClaim !== undefined && !(RAFT_CLAIM_TEMPLATES as readonly unknown[]).includes(requestedRaftClaim)) {
+    return {
+      ok: false,
+      reason: 'InvalidRaftClaimTemplate',
+      message:
+        `metadata.annotations["${RAFT_CLAIM_TEMPLATE_ANNOTATION}"]: ${showValue(requestedRaftClaim)} is not a Raft volume claim template name; ` +
+        'use "raft" (the default) or "raft-data" (a cluster adopted from the StreamBus operator, see docs/upgrading.md)',
+    };
+  }
+  let raftClaim: RaftClaimTemplate = (requestedRaftClaim as RaftClaimTemplate | undefined) ?? 'raft';
+  if (!applied) return finish(p, spec, [], undefined, undefined, raftClaim);
 
   // Composition mode.
   if (applied.format !== platform.mode && p.annotations[ALLOW_MODE_SWITCH_ANNOTATION] !== 'true') {
@@ -147,6 +164,21 @@ export function planCluster(p: PlanInput): Plan {
     });
   }
 
+  // The Raft volume claim template's name: immutable, the applied one is kept.
+  const appliedRaft = applied.templates.raft?.name as RaftClaimTemplate | undefined;
+  if (appliedRaft !== undefined && appliedRaft !== raftClaim) {
+    if (requestedRaftClaim !== undefined) {
+      kept.push({
+        field: `metadata.annotations["${RAFT_CLAIM_TEMPLATE_ANNOTATION}"]`,
+        reason: 'RaftClaimTemplateChangeRefused',
+        message:
+          `metadata.annotations["${RAFT_CLAIM_TEMPLATE_ANNOTATION}"]: keeping the Raft volume claim template ${appliedRaft} (requested ${raftClaim}): ` +
+          "a StatefulSet's volume claim templates are immutable, and a renamed template would give every broker a new, empty Raft volume",
+      });
+    }
+    raftClaim = appliedRaft;
+  }
+
   let storageClass: string | null | undefined;
   const data = applied.templates.data;
   if (data) {
@@ -170,16 +202,17 @@ export function planCluster(p: PlanInput): Plan {
     const larger = (x: string, y: string) => Math.max(parseQuantity(x) ?? 0, parseQuantity(y) ?? 0);
     quotaStorageBytes = out.replicas * (larger(spec.storage.size, out.storage.size) + larger(spec.storage.raftSize, out.storage.raftSize));
   }
-  return finish(p, out, kept, storageClass, quotaStorageBytes);
+  return finish(p, out, kept, storageClass, quotaStorageBytes, raftClaim);
 }
 
 /** Validates the planned spec again, then builds the model. */
-function finish(p: PlanInput, planned: StreamBusClusterSpec, kept: Decision[], storageClass: string | null | undefined, quotaStorageBytes: number | undefined): Plan {
+function finish(p: PlanInput, planned: StreamBusClusterSpec, kept: Decision[], storageClass: string | null | undefined, quotaStorageBytes: number | undefined, raftClaimTemplate: RaftClaimTemplate): Plan {
   if (kept.length > 0) {
     const problem = revalidate(planned, kept);
     if (problem) return { ok: false, reason: 'KeptValuesConflict', message: problem };
   }
   let model = buildModel(p.identity, planned, p.platform);
+  if (raftClaimTemplate !== model.names.raftClaimTemplate) model = { ...model, names: { ...model.names, raftClaimTemplate } };
   if (storageClass !== undefined) model = { ...model, storageClass: storageClass ?? undefined };
   if (quotaStorageBytes !== undefined) model = { ...model, quotaStorageBytes };
   return { ok: true, model, kept };

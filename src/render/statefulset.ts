@@ -85,7 +85,7 @@ export function statefulSet(m: ClusterModel, brokerYaml: string): Record<string,
     volumeMounts: [
       { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
       { name: 'data', mountPath: DATA_DIR },
-      { name: 'raft', mountPath: RAFT_DIR },
+      { name: m.names.raftClaimTemplate, mountPath: RAFT_DIR },
       { name: 'tmp', mountPath: '/tmp' },
       ...brokerSecrets.map((x) => x.mount),
     ],
@@ -146,7 +146,7 @@ export function statefulSet(m: ClusterModel, brokerYaml: string): Record<string,
           ],
         },
       },
-      volumeClaimTemplates: [claim('data', spec.storage.size), claim('raft', spec.storage.raftSize)],
+      volumeClaimTemplates: [claim('data', spec.storage.size), claim(m.names.raftClaimTemplate, spec.storage.raftSize)],
     },
   };
 }

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { Severity } from '@crossplane-org/function-sdk-typescript';
 import { FunctionInputSpec, StreamBusClusterSpec } from '../../src/api/schema.js';
 import { APPLIED_ANNOTATION, readApplied, type Applied } from '../../src/render/applied.js';
-import { ALLOW_MODE_SWITCH_ANNOTATION, ALLOW_REPLICA_CHANGE_ANNOTATION, planCluster } from '../../src/render/plan.js';
+import { ALLOW_MODE_SWITCH_ANNOTATION, ALLOW_REPLICA_CHANGE_ANNOTATION, RAFT_CLAIM_TEMPLATE_ANNOTATION, planCluster } from '../../src/render/plan.js';
 import { runFunction } from '../../src/function/handler.js';
 import { exampleXr, request } from '../helpers/fixtures.js';
 import { observedFor } from '../helpers/observed.js';
@@ -22,7 +22,7 @@ const applied = (patch: Partial<Applied> = {}): Applied => ({
   source: 'test',
   replicas: 3,
   raftPort: 9093,
-  templates: { data: { size: '10Gi', storageClassName: 'standard' }, raft: { size: '5Gi', storageClassName: 'standard' } },
+  templates: { data: { size: '10Gi', storageClassName: 'standard', name: 'data' }, raft: { size: '5Gi', storageClassName: 'standard', name: 'raft' } },
   ...patch,
 });
 
@@ -75,9 +75,9 @@ describe('planCluster: refusals (FATAL)', () => {
     ['applied replicas missing', {}, { replicas: undefined }, {}, 'AppliedStateInvalid', /^spec\.replicas: .*holds nothing/],
     ['applied raft port 0', {}, { raftPort: 0 }, {}, 'AppliedStateInvalid', /^spec\.config\.grpcPort: .*holds 0/],
     ['applied raft port 70000', { config: { raftPort: 9093 } }, { raftPort: 70_000 }, {}, 'AppliedStateInvalid', /^spec\.config\.raftPort: .*holds 70000/],
-    ['applied size not a quantity', {}, { templates: { data: { size: 'lots', storageClassName: 'standard' } } }, {}, 'AppliedStateInvalid', /^spec\.storage\.size: .*holds "lots"/],
-    ['applied size 0', {}, { templates: { data: { size: '0', storageClassName: 'standard' } } }, {}, 'AppliedStateInvalid', /^spec\.storage\.size: /],
-    ['applied class not a name', {}, { templates: { data: { size: '10Gi', storageClassName: 'Fast SSD' } } }, {}, 'AppliedStateInvalid', /^spec\.storage\.class: /],
+    ['applied size not a quantity', {}, { templates: { data: { size: 'lots', storageClassName: 'standard', name: 'data' } } }, {}, 'AppliedStateInvalid', /^spec\.storage\.size: .*holds "lots"/],
+    ['applied size 0', {}, { templates: { data: { size: '0', storageClassName: 'standard', name: 'data' } } }, {}, 'AppliedStateInvalid', /^spec\.storage\.size: /],
+    ['applied class not a name', {}, { templates: { data: { size: '10Gi', storageClassName: 'Fast SSD', name: 'data' } } }, {}, 'AppliedStateInvalid', /^spec\.storage\.class: /],
     ['kept raft port 9093 with config.port moved to 9093', { config: { port: 9093, raftPort: 9500 } }, {}, {}, 'KeptValuesConflict', /^spec\.config\.port: 9093 is the Raft port the running cluster keeps \(spec\.config\.raftPort cannot change\)/],
     ['kept raft port 9093 with config.httpPort moved to 9093', { config: { httpPort: 9093, grpcPort: 9500 } }, {}, {}, 'KeptValuesConflict', /^spec\.config\.httpPort: 9093 is the Raft port .*spec\.config\.grpcPort cannot change/],
     ['Object cluster, Direct composition', {}, { format: 'Object' }, { mode: 'Direct' }, 'ModeSwitchRefused', /^input\.spec\.mode: this running cluster is composed in Object mode/],
@@ -100,6 +100,53 @@ describe('planCluster: refusals (FATAL)', () => {
     });
     expect(plan.ok && plan.model.replicas).toBe(3);
     expect(plan.ok && plan.kept.map((k) => k.reason)).toEqual(['ReplicaChangeRefused']);
+  });
+});
+
+describe('the Raft volume claim template of a cluster adopted from the StreamBus operator (raft-data)', () => {
+  const stsOf = (annotations: Obj, state?: Partial<Applied>) => {
+    const plan = planCluster({ identity, spec: spec(), platform, annotations, applied: state ? applied(state) : undefined });
+    if (!plan.ok) throw new Error(plan.message);
+    return plan;
+  };
+  const raftTemplate = (name: 'raft' | 'raft-data'): Applied['templates'] => ({ data: { size: '10Gi', storageClassName: 'standard', name: 'data' }, raft: { size: '5Gi', storageClassName: 'standard', name } });
+
+  it('is raft by default and raft-data when the annotation asks, for a new cluster', () => {
+    expect(stsOf({}).model.names.raftClaimTemplate).toBe('raft');
+    expect(stsOf({ [RAFT_CLAIM_TEMPLATE_ANNOTATION]: 'raft-data' }).model.names.raftClaimTemplate).toBe('raft-data');
+  });
+
+  it('names both the volume claim template and the broker\'s mount, so the pods claim the operator\'s PVCs raft-data-<pod>', () => {
+    const xr = exampleXr('minimal');
+    xr.metadata.annotations = { ...(xr.metadata.annotations ?? {}), [RAFT_CLAIM_TEMPLATE_ANNOTATION]: 'raft-data' };
+    const rsp = runFunction(request(xr, { input: { spec: { mode: 'Direct' } } }));
+    const sts = rsp.desired!.resources.statefulset!.resource as Obj;
+    expect(sts.spec.volumeClaimTemplates.map((t: Obj) => t.metadata.name)).toEqual(['data', 'raft-data']);
+    const broker = sts.spec.template.spec.containers[0];
+    expect(broker.volumeMounts.find((v: Obj) => v.mountPath === '/raft')).toEqual({ name: 'raft-data', mountPath: '/raft' });
+    // Read back as the raft template, so its size and class are guarded like the function's own.
+    const r = readApplied(sts);
+    expect(r.ok && r.applied?.templates.raft).toEqual({ size: '5Gi', storageClassName: 'standard', name: 'raft-data' });
+  });
+
+  it('keeps the applied name: silently without the annotation, with a WARNING when the annotation asks for the other one', () => {
+    const adopted = stsOf({}, { templates: raftTemplate('raft-data') });
+    expect(adopted.model.names.raftClaimTemplate).toBe('raft-data');
+    expect(adopted.kept).toEqual([]);
+    const renamed = stsOf({ [RAFT_CLAIM_TEMPLATE_ANNOTATION]: 'raft' }, { templates: raftTemplate('raft-data') });
+    expect(renamed.model.names.raftClaimTemplate).toBe('raft-data');
+    expect(renamed.kept.map((k) => k.reason)).toEqual(['RaftClaimTemplateChangeRefused']);
+    expect(renamed.kept[0]!.message).toMatch(/^metadata\.annotations\["streambus\.io\/raft-claim-template"\]: keeping the Raft volume claim template raft-data \(requested raft\)/);
+    const late = stsOf({ [RAFT_CLAIM_TEMPLATE_ANNOTATION]: 'raft-data' }, { templates: raftTemplate('raft') });
+    expect(late.model.names.raftClaimTemplate).toBe('raft');
+    expect(late.kept.map((k) => k.reason)).toEqual(['RaftClaimTemplateChangeRefused']);
+  });
+
+  it.each([['raft-log'], [''], [3], [{}]])('refuses %j, naming the annotation', (value) => {
+    const plan = planCluster({ identity, spec: spec(), platform, annotations: { [RAFT_CLAIM_TEMPLATE_ANNOTATION]: value }, applied: undefined });
+    expect(plan.ok).toBe(false);
+    expect(!plan.ok && plan.reason).toBe('InvalidRaftClaimTemplate');
+    expect(!plan.ok && plan.message).toMatch(/^metadata\.annotations\["streambus\.io\/raft-claim-template"\]: .* is not a Raft volume claim template name; use "raft" \(the default\) or "raft-data"/);
   });
 });
 
