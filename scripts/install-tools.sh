@@ -340,7 +340,7 @@ install_node_packages() {
     command -v "${c%%:*}" >/dev/null || missing+=("${c##*:}")
   done
   [ -x /usr/lib/cni/bridge ] && [ -x /usr/lib/cni/host-local ] && [ -x /usr/lib/cni/loopback ] && [ -x /usr/lib/cni/portmap ] || missing+=(containernetworking-plugins)
-  file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' || missing+=(busybox-static)
+  dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'install ok installed' || missing+=(busybox-static)
   [ ${#missing[@]} -eq 0 ] && return 0
   echo ">> node packages from Debian: ${missing[*]}" >&2
   if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 "${missing[@]}"; then

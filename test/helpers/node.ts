@@ -57,7 +57,7 @@ export function nodeAvailable(): boolean {
   if (cmds.length) problems.push(`missing commands: ${cmds.join(', ')}`);
   const cni = ['bridge', 'host-local', 'loopback', 'portmap'].filter((p) => !existsSync(join(CNI_BIN, p)));
   if (cni.length) problems.push(`missing CNI plugins in ${CNI_BIN}: ${cni.join(', ')}`);
-  if (!/statically linked/.test(spawnSync('file', ['-L', '/bin/busybox'], { encoding: 'utf8' }).stdout ?? '')) problems.push('no static /bin/busybox (busybox-static)');
+  if (!/install ok installed/.test(spawnSync('dpkg-query', ['-W', '-f=${Status}', 'busybox-static'], { encoding: 'utf8' }).stdout ?? '') || !existsSync('/bin/busybox')) problems.push('no static /bin/busybox (Debian busybox-static)');
   if (problems.length === 0) return true;
   const msg = `a real node cannot run (run scripts/install-tools.sh node): ${problems.join('; ')}`;
   if (IN_CI) throw new Error(`CI=true and ${msg}`);
