@@ -395,5 +395,5 @@ describe.skipIf(!available)('on a real node (kubelet v1.34.1, containerd, CNI, k
   // index: 11] sent MsgPreVote request to 3 at term 6 ... received 1 MsgPreVoteResp votes") while brokers 2 and 3 kept
   // a leader between them, and the claim stayed Degraded (2/3), correctly. A crashed broker that keeps its pod and
   // address rejoins every time (the crash-loop test above). kwok's fake pods could not show either.
-  it.skip('the data broker\'s pod replaced: Running again (StreamBus v1.0.1 rejoined in 1 run of 3; see the comment)', () => undefined);
+  // (No placeholder test: a skipped test would read as a tool missing. The finding is in docs/architecture.md.)
 });
