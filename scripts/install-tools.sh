@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the pinned external tools this project tests against, through the Go module proxy,
 # into .tools/bin (git-ignored). Idempotent: a tool already at its pinned version is skipped.
-# Usage: scripts/install-tools.sh [crossplane] [crossplane1] [broker] [operator] [crds] [configcheck] [celcheck] [go-templating] [controlplane] [all] ...
+# Usage: scripts/install-tools.sh [crossplane] [crossplane1] [broker] [operator] [crds] [configcheck] [celcheck] [go-templating] [controlplane] [node] [all] ...
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bin="$root/.tools/bin"
@@ -233,8 +233,9 @@ install_etcd() {
   build_pinned go.etcd.io/etcd/server/v3 "$ETCD" "go.etcd.io/etcd/server/v3=etcd" "" && echo "$ETCD" > "$root/.tools/stamps/etcd"
 }
 
-install_kubernetes() {
-  stamp kubernetes "$KUBERNETES" kube-apiserver && [ -x "$bin/kubectl" ] && [ -x "$bin/kube-controller-manager" ] && [ -x "$bin/kube-scheduler" ] && return 0
+# k8s_module_args: sets K8S_REPLACES (the throw-away go.mod's godebug and replace block) and K8S_LDFLAGS (the version
+# stamps) for building commands of k8s.io/kubernetes@$KUBERNETES.
+k8s_module_args() {
   local src staging replaces v ld x
   src="$(mod_dir k8s.io/kubernetes "$KUBERNETES")" || return 1
   # Replace each staging module (a local path inside k8s.io/kubernetes) with its published version.
@@ -251,9 +252,15 @@ replace ("
   for x in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ld="$ld -X $x.gitVersion=$KUBERNETES -X $x.gitMajor=1 -X $x.gitMinor=$(echo "$KUBERNETES" | cut -d. -f2) -X $x.gitTreeState=clean"
   done
+  K8S_REPLACES="$replaces" K8S_LDFLAGS="$ld"
+}
+
+install_kubernetes() {
+  stamp kubernetes "$KUBERNETES" kube-apiserver && [ -x "$bin/kubectl" ] && [ -x "$bin/kube-controller-manager" ] && [ -x "$bin/kube-scheduler" ] && return 0
+  k8s_module_args || return 1
   build_pinned k8s.io/kubernetes "$KUBERNETES" \
     "k8s.io/kubernetes/cmd/kube-apiserver=kube-apiserver k8s.io/kubernetes/cmd/kubectl=kubectl k8s.io/kubernetes/cmd/kube-controller-manager=kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler=kube-scheduler" \
-    "$ld" "$replaces" && echo "$KUBERNETES" > "$root/.tools/stamps/kubernetes"
+    "$K8S_LDFLAGS" "$K8S_REPLACES" && echo "$KUBERNETES" > "$root/.tools/stamps/kubernetes"
 }
 
 install_crossplane_core() {
@@ -319,6 +326,55 @@ install_ghostunnel() {
     echo "$GHOSTUNNEL" > "$root/.tools/stamps/ghostunnel"
 }
 
+# ---------------------------------------------------------------------------------------------------------------
+# A real node (test/helpers/node.ts, test/e2e/node.test.ts): the kubelet and kube-proxy from the same module and
+# throw-away go.mod as the control plane's Kubernetes, CoreDNS from the module proxy, the pause image's program (our
+# own, test/pause), and containerd 1.6, runc, the CNI reference plugins, iptables, conntrack and a static busybox
+# (the shell of the test images) from Debian.
+COREDNS=v1.13.1
+NODE_APT="containerd runc containernetworking-plugins iptables conntrack busybox-static"
+
+install_node_packages() {
+  local missing=() c
+  for c in containerd:containerd ctr:containerd runc:runc iptables:iptables conntrack:conntrack; do
+    command -v "${c%%:*}" >/dev/null || missing+=("${c##*:}")
+  done
+  [ -x /usr/lib/cni/bridge ] && [ -x /usr/lib/cni/host-local ] && [ -x /usr/lib/cni/loopback ] && [ -x /usr/lib/cni/portmap ] || missing+=(containernetworking-plugins)
+  dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'install ok installed' || missing+=(busybox-static)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo ">> node packages from Debian: ${missing[*]}" >&2
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 "${missing[@]}"; then
+    apt-get update -qq -o DPkg::Lock::Timeout=600 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 "${missing[@]}"
+  fi
+}
+
+install_kubelet() {
+  stamp kubelet "$KUBERNETES" kubelet && [ -x "$bin/kube-proxy" ] && return 0
+  k8s_module_args || return 1
+  build_pinned k8s.io/kubernetes "$KUBERNETES" "k8s.io/kubernetes/cmd/kubelet=kubelet k8s.io/kubernetes/cmd/kube-proxy=kube-proxy" \
+    "$K8S_LDFLAGS" "$K8S_REPLACES" && echo "$KUBERNETES" > "$root/.tools/stamps/kubelet"
+}
+
+install_coredns() {
+  stamp coredns "$COREDNS" coredns && return 0
+  build_pinned github.com/coredns/coredns "$COREDNS" "github.com/coredns/coredns=coredns" \
+    "-X github.com/coredns/coredns/coremain.GitCommit=$COREDNS" && echo "$COREDNS" > "$root/.tools/stamps/coredns"
+}
+
+# The pause image's program: our own source (test/pause), no dependencies.
+install_pause() {
+  local src="$root/test/pause" sum
+  sum="$(cat "$src/go.mod" "$src"/*.go | sha256sum | cut -c1-16)"
+  stamp pause "$sum" streambus-pause && return 0
+  echo ">> test/pause (the node's pause image)" >&2
+  (cd "$src" && go build -mod=readonly -trimpath -ldflags "-s -w" -o "$bin/streambus-pause.tmp" . && mv "$bin/streambus-pause.tmp" "$bin/streambus-pause")
+  echo "$sum" > "$root/.tools/stamps/pause"
+}
+
+install_node() {
+  install_node_packages && install_pause && install_coredns && install_kubelet
+}
+
 install_controlplane() {
   install_etcd && install_kubernetes && install_crossplane_core && install_registry && install_provider_kubernetes &&
     install_kwok && install_crossplane && install_crds && install_crossplane_data && install_prometheus_crds
@@ -344,7 +400,12 @@ for t in "$@"; do
     kwok) install_kwok ;;
     ghostunnel) install_ghostunnel ;;
     controlplane) install_controlplane ;;
-    all) install_crossplane; install_crossplane1; install_broker; install_operator; install_crds; install_go_templating; install_kube_linter; install_controlplane ;;
+    node-packages) install_node_packages ;;
+    kubelet) install_kubelet ;;
+    coredns) install_coredns ;;
+    pause) install_pause ;;
+    node) install_node ;;
+    all) install_crossplane; install_crossplane1; install_broker; install_operator; install_crds; install_go_templating; install_kube_linter; install_controlplane; install_node ;;
     *) echo "unknown tool: $t" >&2; exit 2 ;;
   esac
 done

@@ -11,10 +11,12 @@ npm run --silent build || exit 1
 
 # crossplane1: the Crossplane 1.20 CLI, for the Crossplane 1/2 agreement check (test/e2e/crossplane-versions.test.ts).
 # controlplane: etcd, Kubernetes, Crossplane core, registry, provider-kubernetes, kwok (test/e2e/controlplane.test.ts).
+# node: kubelet, kube-proxy, CoreDNS, the pause program, and containerd/runc/CNI/iptables/conntrack/busybox-static from
+# Debian (test/e2e/node.test.ts: a real node in the real control plane).
 # broker: StreamBus v1.0.1 broker + CLI; ghostunnel: the TLS sidecar and client tunnels (test/e2e/broker{pods,tls}.test.ts).
 # operator: the StreamBus operator v1.0.1, sha256-checked, for the adoption test (test/e2e/operator-adoption.test.ts).
 # go-templating: only checks the sha256 of the benchmark's Go peer, function-go-templating (nothing is installed).
-for tool in crossplane crossplane1 crds configcheck celcheck go-templating kube-linter broker operator ghostunnel controlplane; do
+for tool in crossplane crossplane1 crds configcheck celcheck go-templating kube-linter broker operator ghostunnel controlplane node; do
   if ! bash scripts/install-tools.sh "$tool"; then
     if ci; then echo "!! CI=true and '$tool' could not be installed" >&2; exit 1; fi
     echo "!!!!!!!!!! could not install '$tool': the e2e tests (or benchmark peer) that need it will be SKIPPED !!!!!!!!!!" >&2

@@ -356,7 +356,10 @@ describe.skipIf(!available)('on a real control plane (kube-apiserver, Crossplane
       })();
       try {
         // kubectl drain goes through the Eviction API, which the PodDisruptionBudget (maxUnavailable 1) governs.
-        await cp.k(['drain', node, '--ignore-daemonsets', '--delete-emptydir-data', `--pod-selector=app.kubernetes.io/instance=${name}`, '--timeout=240s']);
+        // Other brokers of the cluster on the same node are evicted too, one at a time as the budget allows (each waits
+        // for the previous one to be Ready again, ~60 s of graceful termination each): kubectl gets the drain's own bound.
+        const drained = await cp.kubectl(['drain', node, '--ignore-daemonsets', '--delete-emptydir-data', `--pod-selector=app.kubernetes.io/instance=${name}`, '--timeout=300s'], undefined, 330_000);
+        expect(drained.code, `kubectl drain: ${drained.stderr}`).toBe(0);
         const back = await waitFor(`${podName} running again elsewhere, Ready, the client Service's only endpoint`, async () => {
           const p = await cp.get('pod', podName, ns);
           if (!p || p.metadata.uid === before?.metadata.uid || p.spec.nodeName === node) return undefined;
@@ -378,7 +381,7 @@ describe.skipIf(!available)('on a real control plane (kube-apiserver, Crossplane
         return c?.status?.phase === 'Running' ? c : undefined;
       }, 240_000, 1000);
       record('node drain: data broker evicted and back; client endpoints only ever the data broker', started, c, `${samples} endpoint samples, ${emptySamples} with no endpoint (the data path's outage while ${podName} moved)`);
-    }, 600_000);
+    }, 900_000);
 
     it('deleting the claim removes every composed object and keeps the PersistentVolumeClaims', async () => {
       const started = t0();

@@ -24,7 +24,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
-import { deadRunNamespaces, deleteNamespace, pidAlive } from './netns.js';
+import { deadRunNamespaces, deleteNamespace, pidAlive, removeDeadNodes, unmountUnder } from './netns.js';
 import { runContainer, unpack, type Container } from './oci.js';
 import { IN_CI, ROOT, TOOLS_BIN, toolPath } from './tools.js';
 
@@ -120,7 +120,7 @@ interface Owned {
   namespaces: string[];
   procs: ChildProcess[];
   dir: string;
-  /** Containers (runc) to remove. */
+  /** Synchronous clean-ups, run first (containers (runc) to remove; a real node's processes, pod namespaces, cgroups, sysctls). */
   cleanups?: (() => void)[];
 }
 const live = new Set<Owned>();
@@ -139,9 +139,16 @@ function killAll(o: Owned, signal: NodeJS.Signals): void {
 
 /** Synchronous, idempotent: safe from an exit handler. */
 function destroySync(o: Owned): void {
-  for (const c of o.cleanups?.splice(0) ?? []) c();
+  for (const c of o.cleanups?.splice(0) ?? []) {
+    try {
+      c();
+    } catch (err) {
+      process.stderr.write(`clean-up failed: ${String(err)}\n`);
+    }
+  }
   killAll(o, 'SIGKILL');
   for (const ns of o.namespaces) deleteNamespace(ns);
+  unmountUnder(o.dir);
   rmSync(o.dir, { recursive: true, force: true });
   live.delete(o);
 }
@@ -163,6 +170,7 @@ function installExitHandlers(): void {
 
 /** Removes namespaces (and their processes and files) left by earlier runs whose process is gone. */
 function removeStale(): void {
+  removeDeadNodes(NS_PREFIX, tmpdir());
   for (const { ns } of deadRunNamespaces(NS_PREFIX)) deleteNamespace(ns);
   for (const d of readdirSync(tmpdir())) {
     const m = new RegExp(`^${NS_PREFIX}(\\d+)-`).exec(d);
@@ -176,7 +184,7 @@ function openssl(dir: string, ...args: string[]): void {
   if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
 }
 
-function signLeaf(dir: string, name: string, cn: string, caName: string, ext: string, subjectExtra = ''): void {
+export function signLeaf(dir: string, name: string, cn: string, caName: string, ext: string, subjectExtra = ''): void {
   writeFileSync(join(dir, `${name}.ext`), `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n${ext}\n`);
   openssl(dir, 'req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `${subjectExtra}/CN=${cn}`);
   openssl(dir, 'x509', '-req', '-in', `${name}.csr`, '-CA', `${caName}.crt`, '-CAkey', `${caName}.key`, '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`);
@@ -275,7 +283,7 @@ export class ControlPlane {
     this.ns = `${NS_PREFIX}${this.id}`;
     this.dir = mkdtempSync(join(tmpdir(), `${NS_PREFIX}${this.id}-`));
     this.kubeconfig = join(this.dir, 'admin.kubeconfig');
-    this.owned = { namespaces: [this.ns], procs: [], dir: this.dir };
+    this.owned = { namespaces: [this.ns], procs: [], dir: this.dir, cleanups: [] };
   }
 
   /** Starts etcd, Kubernetes, kwok, Crossplane (core + RBAC manager) and provider-kubernetes; ready to take packages. */
@@ -329,12 +337,17 @@ export class ControlPlane {
   }
 
   // --------------------------------------------------------------------------- processes
-  /** Starts a long-running process in namespace `ns`, logging to <dir>/logs/<name>.log, in its own process group. */
-  spawn(name: string, ns: string, cmd: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  /**
+   * Starts a long-running process in namespace `ns`, logging to <dir>/logs/<name>.log, in its own process group.
+   * `netOnly`: enter only the network namespace (`nsenter --net`), not `ip netns exec`'s remount of /sys, which hides
+   * the cgroup mounts a kubelet or containerd needs.
+   */
+  spawn(name: string, ns: string, cmd: string[], env: NodeJS.ProcessEnv = {}, opts: { netOnly?: boolean } = {}): ChildProcess {
     mkdirSync(join(this.dir, 'logs'), { recursive: true });
     const log = join(this.dir, 'logs', `${name}.log`);
     const fd = openSync(log, 'a');
-    const p = spawn('ip', ['netns', 'exec', ns, ...cmd], { detached: true, stdio: ['ignore', fd, fd], env: { PATH: process.env.PATH, HOME: this.dir, ...env } });
+    const enter = opts.netOnly ? ['nsenter', `--net=/run/netns/${ns}`, '--'] : ['ip', 'netns', 'exec', ns];
+    const p = spawn(enter[0]!, [...enter.slice(1), ...cmd], { detached: true, stdio: ['ignore', fd, fd], env: { PATH: process.env.PATH, HOME: this.dir, ...env } });
     closeSync(fd);
     this.logs.set(name, log);
     this.procs.set(name, p);
@@ -436,8 +449,13 @@ export class ControlPlane {
     ip('-n', this.ns, 'link', 'set', 'lo', 'up');
   }
 
+  /** Registers a synchronous clean-up, run by stop() (and the exit handlers) after the processes are killed. */
+  onStop(f: () => void): void {
+    (this.owned.cleanups ??= []).push(f);
+  }
+
   /** A namespace of its own for one component, joined to the control plane's by a veth pair (a /30). */
-  private componentNs(suffix: string): ComponentNs {
+  componentNs(suffix: string): ComponentNs {
     const n = this.linkCount++;
     const ns = `${this.ns}-${suffix}`;
     this.owned.namespaces.push(ns);
@@ -459,7 +477,7 @@ export class ControlPlane {
   }
 
   /** The third octet of this run's addresses (only inside namespaces this run made). */
-  private subnet(): number {
+  subnet(): number {
     return process.pid % 250;
   }
 
@@ -504,7 +522,11 @@ export class ControlPlane {
       `--tls-cert-file=${p('apiserver.crt')}`, `--tls-private-key-file=${p('apiserver.key')}`, `--client-ca-file=${p('ca.crt')}`,
       `--service-account-key-file=${p('sa.pub')}`, `--service-account-signing-key-file=${p('sa.key')}`,
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local', '--service-cluster-ip-range=10.0.0.0/24',
-      '--authorization-mode=Node,RBAC', '--endpoint-reconciler-type=none', '--v=1']);
+      '--authorization-mode=Node,RBAC', '--endpoint-reconciler-type=none',
+      // For a real node (test/helpers/node.ts): reach kubelets by their InternalIP (node names do not resolve here) and
+      // authenticate to them (logs, exec) with the admin client certificate.
+      '--kubelet-preferred-address-types=InternalIP,Hostname', `--kubelet-client-certificate=${p('admin.crt')}`, `--kubelet-client-key=${p('admin.key')}`,
+      '--v=1']);
   }
 
   private startControllers(): void {

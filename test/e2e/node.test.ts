@@ -1,0 +1,399 @@
+/**
+ * A real node (test/helpers/node.ts) in the real control plane (test/helpers/controlplane.ts): kubelet v1.34.1,
+ * containerd and runc, CNI, kube-proxy and CoreDNS, beside Crossplane v2.2.1 and provider-kubernetes v1.2.1. One
+ * control plane and one node serve every scenario of this file.
+ *
+ * What is real: the apiserver, scheduler, controllers, kubelet, container runtime, pod networking, Service routing
+ * (kube-proxy's iptables rules), cluster DNS, Crossplane, provider-kubernetes, the StreamBus v1.0.1 broker and CLI
+ * binaries, and the broker image of issue 22 (`.tools/images/broker.tar`, scripts/build-images.sh) when it has been
+ * built (scripts/test.sh builds it; under CI=true its absence fails the run). What is not: the client pods (and, outside
+ * CI, TEMPORARILY, the broker pods while that image is missing, which the run says loudly) use a throw-away test image made here (the unmodified upstream CLI and broker binaries from .tools/bin
+ * and a static busybox, one layer, imported into the node's containerd). The function is still run the way the
+ * control-plane harness runs it (from dist/, the External package runtime played by the harness), not from its
+ * package's embedded runtime under Crossplane's default Deployment runtime.
+ *
+ * Figures (node start-up, times to Running, message counts) are printed at the end and written to
+ * .tmp/node-report.json.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { ControlPlane, controlPlaneAvailable, waitFor } from '../helpers/controlplane.js';
+import { busyboxFiles, NODE_LABEL, NODE_TAINT, nodeAvailable, ON_REAL_NODE, RealNode } from '../helpers/node.js';
+import { IN_CI, ROOT, TOOLS_BIN } from '../helpers/tools.js';
+
+type Obj = Record<string, any>;
+
+const available = controlPlaneAvailable() && nodeAvailable();
+const CLAIMS = 'streambusclusters.streambus.io';
+
+/** TEMPORARY (see the file's comment): the upstream broker and CLI binaries and busybox in one layer. */
+const TEST_IMAGE = 'localhost/streambus-e2e/broker-temporary:v1.0.1';
+const testImage = () => ({
+  ref: TEST_IMAGE,
+  files: [
+    ...busyboxFiles(),
+    { path: '/app/streambus-broker', from: join(TOOLS_BIN, 'streambus-broker'), mode: 0o755 },
+    { path: '/app/streambus-cli', from: join(TOOLS_BIN, 'streambus-cli'), mode: 0o755 },
+  ],
+  dirs: ['/tmp', '/data', '/raft', '/etc/streambus'],
+  entrypoint: ['/bin/sh'],
+});
+
+/**
+ * The broker image: issue 22's (scripts/build-images.sh, `.tools/images/broker.tar`: the upstream v1.0.1 broker and a
+ * shell, as the function's default image reference) when it has been built; otherwise, TEMPORARILY, the test image.
+ */
+const BROKER_ARCHIVE = join(ROOT, '.tools', 'images', 'broker.tar');
+const BROKER_REF = 'ghcr.io/gstreamio/streambus/broker:v1.0.1';
+
+const functionName = (): string => (parse(readFileSync(join(ROOT, 'compositions/composition.yaml'), 'utf8')) as Obj).spec.pipeline[0].functionRef.name;
+const cond = (o: Obj | undefined, type: string): Obj | undefined => ((o?.status?.conditions ?? []) as Obj[]).find((c) => c.type === type);
+const condLine = (o: Obj | undefined) => ((o?.status?.conditions ?? []) as Obj[]).map((c) => `${c.type}=${c.status}${c.reason ? `/${c.reason}` : ''}`).join(' ');
+
+interface Report {
+  boot: Record<string, number>;
+  scenarios: { name: string; seconds: number; note?: string }[];
+  overview?: string;
+  memoryMiB?: Record<string, number>;
+}
+const report: Report = { boot: {}, scenarios: [] };
+
+describe.skipIf(!available)('on a real node (kubelet v1.34.1, containerd, CNI, kube-proxy, CoreDNS) in the real control plane', () => {
+  let cp: ControlPlane;
+  let node: RealNode;
+  let brokerImage = TEST_IMAGE;
+  let failed = false;
+  afterEach((ctx) => {
+    if (ctx.task.result?.state === 'fail') failed = true;
+  });
+  const record = (name: string, since: number, note?: string) => report.scenarios.push({ name, seconds: Math.round((Date.now() - since) / 100) / 10, ...(note ? { note } : {}) });
+
+  /** A pod on the real node, running the test image. */
+  const pod = (ns: string, name: string, command: string[], extra: Obj = {}, container: Obj = {}): Obj => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: ns, labels: { app: name } },
+    spec: {
+      ...ON_REAL_NODE,
+      terminationGracePeriodSeconds: 1,
+      enableServiceLinks: false,
+      automountServiceAccountToken: false,
+      containers: [{ name: 'main', image: TEST_IMAGE, imagePullPolicy: 'Never', command, resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '256Mi' } }, ...container }],
+      ...extra,
+    },
+  });
+  /** Waits for a one-shot pod to finish; returns its phase and log. */
+  const finished = async (ns: string, name: string, timeout = 180_000) => {
+    const p = await waitFor(`pod ${ns}/${name} to finish`, async () => {
+      const p = await cp.get('pod', name, ns);
+      return p?.status?.phase === 'Succeeded' || p?.status?.phase === 'Failed' ? p : undefined;
+    }, timeout, 1000, async () => `${await cp.describe('pod', name, ns)}\n${cp.logTail('kubelet', 15)}`);
+    const logs = await cp.kubectl(['logs', name, '-n', ns]);
+    return { phase: p.status.phase as string, log: logs.stdout + logs.stderr };
+  };
+
+  beforeAll(async () => {
+    cp = await ControlPlane.start();
+    Object.assign(report.boot, cp.timings);
+    try {
+      node = await RealNode.start(cp);
+      Object.assign(report.boot, node.timings);
+      const t = Date.now();
+      await node.importImage(testImage());
+      report.boot['test-image'] = Date.now() - t;
+      if (existsSync(BROKER_ARCHIVE)) {
+        const b = Date.now();
+        await node.importArchive(BROKER_ARCHIVE, BROKER_REF);
+        report.boot['broker-image'] = Date.now() - b;
+        brokerImage = BROKER_REF;
+      } else if (IN_CI) {
+        throw new Error(`CI=true and ${BROKER_ARCHIVE} is missing: scripts/build-images.sh (run by scripts/test.sh) builds it`);
+      } else {
+        process.stderr.write(`\n!!!!!!!!!! ${BROKER_ARCHIVE} is missing (scripts/build-images.sh broker): the broker pods run the TEMPORARY test image ${TEST_IMAGE} !!!!!!!!!!\n\n`);
+      }
+    } catch (err) {
+      process.stderr.write(cp.logTails(30));
+      throw err;
+    }
+  }, 1_200_000);
+
+  afterAll(async () => {
+    if (!cp) return;
+    report.memoryMiB = cp.memory();
+    if (node) report.overview = await node.overview();
+    mkdirSync(join(ROOT, '.tmp'), { recursive: true });
+    writeFileSync(join(ROOT, '.tmp', 'node-report.json'), JSON.stringify(report, null, 2));
+    process.stdout.write(
+      `\n== real node report\nboot (ms): ${JSON.stringify(report.boot)}\n` +
+        report.scenarios.map((s) => `- ${s.name}: ${s.seconds} s${s.note ? `; ${s.note}` : ''}`).join('\n') +
+        `\nmemory (MiB RSS): ${JSON.stringify(report.memoryMiB)}\n\n$ kubectl get nodes,pods -A -o wide\n${report.overview ?? ''}\n`,
+    );
+    if (failed) process.stdout.write(cp.logTails(40));
+    await cp.stop();
+  }, 180_000);
+
+  it('the node registers, becomes Ready, and is tainted and labelled so that only pods meant for it land there', async () => {
+    const n = await cp.get('node', node.name);
+    expect(cond(n, 'Ready')?.status).toBe('True');
+    expect(n?.status.nodeInfo.kubeletVersion).toBe('v1.34.1');
+    expect(n?.status.nodeInfo.containerRuntimeVersion).toMatch(/^containerd:\/\//);
+    expect(n?.status.addresses).toContainEqual({ type: 'InternalIP', address: node.net.ip });
+    expect(n?.spec.taints).toContainEqual(NODE_TAINT);
+    for (const [k, v] of Object.entries(NODE_LABEL)) expect(n?.metadata.labels[k]).toBe(v);
+    // A pod that does not tolerate the taint is not placed on it (and there is no other node in this file).
+    const started = Date.now();
+    const stray = pod('default', 'stray', ['/bin/sh', '-c', 'sleep 3600']);
+    delete stray.spec.tolerations;
+    delete stray.spec.nodeSelector;
+    await cp.apply([stray]);
+    const unschedulable = await waitFor('the stray pod to be reported unschedulable', async () => {
+      const p = await cp.get('pod', 'stray', 'default');
+      const c = cond(p, 'PodScheduled');
+      return c?.status === 'False' && c.reason === 'Unschedulable' ? c : undefined;
+    }, 60_000);
+    expect(unschedulable.message).toMatch(/untolerated taint.*streambus\.io\/real-node/);
+    expect((await cp.get('pod', 'stray', 'default'))?.spec.nodeName).toBeUndefined();
+    await cp.k(['delete', 'pod', 'stray', '-n', 'default', '--wait=false']);
+    record('node Ready; a pod without the toleration stays unscheduled', started);
+  }, 300_000);
+
+  it('a pod on the node resolves a Service by name (CoreDNS) and reaches it through the Service address (kube-proxy)', async () => {
+    const started = Date.now();
+    await cp.apply([
+      pod('default', 'web', ['/bin/sh', '-c', 'mkdir -p /tmp/www && echo "hello from $(hostname)" > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www'], {},
+        { readinessProbe: { httpGet: { path: '/', port: 8080 }, periodSeconds: 1 } }),
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] } },
+    ]);
+    await waitFor('pod web Ready', async () => cond(await cp.get('pod', 'web', 'default'), 'Ready')?.status === 'True', 120_000, 1000, async () => `${await cp.describe('pod', 'web', 'default')}\n${cp.logTail('kubelet', 15)}`);
+    const svc = await cp.get('service', 'web', 'default');
+    const clusterIp = svc?.spec.clusterIP as string;
+    expect(clusterIp).toMatch(/^10\.0\.0\./);
+    // busybox's nslookup asks the cluster DNS itself; its wget (static glibc) segfaults here, so an HTTP GET goes
+    // through nc to the address nslookup returned. Reaching a Service by name with a real resolver is the application
+    // test's (the CLI, a Go program).
+    // kube-proxy programs a new Service's rules within seconds (eventually consistent): the GET is retried.
+    await cp.apply([pod('default', 'client', ['/bin/sh', '-c',
+      'cat /etc/resolv.conf; nslookup web.default.svc.cluster.local | tee /tmp/ns; ip=$(sed -n "s/^Address: \\([0-9.]*\\)$/\\1/p" /tmp/ns | head -1); echo "--- GET http://$ip/"; n=0; until printf "GET / HTTP/1.0\\r\\n\\r\\n" | nc -w 3 "$ip" 80 | tee /tmp/out | grep -q "hello from"; do n=$((n+1)); [ $n -ge 30 ] && exit 1; sleep 1; done; cat /tmp/out; echo "attempts=$((n+1))"'],
+      { restartPolicy: 'Never' })]);
+    const { phase, log } = await finished('default', 'client');
+    process.stdout.write(`client pod (${phase}):\n${log}\n`);
+    expect(log).toContain(`Address: ${clusterIp}`);
+    expect(log).toContain(`--- GET http://${clusterIp}/`);
+    expect(log.split('--- GET')[1]).toMatch(/hello from web/);
+    expect(phase).toBe('Succeeded');
+    record('pod → Service by DNS name → pod', started, `Service web ${clusterIp}`);
+  }, 300_000);
+
+  // ------------------------------------------------------------------------------------------- a claim becomes brokers
+  /** The minimal example as a claim, with what this machine needs (see the test). */
+  const minimalOnNode = (): Obj => {
+    const c = parse(readFileSync(join(ROOT, 'examples/minimal/claim.yaml'), 'utf8')) as Obj;
+    const [repository, tag] = brokerImage.split(/:(?=[^:]+$)/);
+    c.spec.image = { repository, tag, pullPolicy: 'Never' };
+    c.spec.nodeSelector = ON_REAL_NODE.nodeSelector;
+    c.spec.tolerations = ON_REAL_NODE.tolerations;
+    // Three brokers asking for 500m CPU each would not leave room on a 2-core shared machine.
+    c.spec.resources = { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '1', memory: '1Gi' } };
+    c.spec.writeConnectionSecretToRef = { name: `${c.metadata.name}-conn` };
+    return c;
+  };
+  const MIN_NS = 'default';
+  const MIN_NAME = 'streambus-minimal';
+  const claim = () => cp.get(CLAIMS, MIN_NAME, MIN_NS);
+  const brokerLogs = async (lines = 25) => {
+    const out: string[] = [];
+    for (const i of [0, 1, 2]) out.push(`----- ${MIN_NAME}-${i}\n${(await cp.kubectl(['logs', `${MIN_NAME}-${i}`, '-n', MIN_NS, '-c', 'broker', `--tail=${lines}`])).stdout}`);
+    return out.join('\n');
+  };
+
+  it('the minimal example as a claim becomes three broker pods on the real node, Running from real readiness', async () => {
+    const setup = Date.now();
+    await cp.installFunction(functionName());
+    await cp.installApi();
+    await node.addLocalVolumes('standard', ['10Gi', '5Gi'], 4);
+    record('function, API and local volumes installed', setup);
+    const started = Date.now();
+    await cp.apply([minimalOnNode()]);
+    const ready = await waitFor(`claim ${MIN_NS}/${MIN_NAME} Ready with phase Running`, async () => {
+      const c = await claim();
+      return cond(c, 'Ready')?.status === 'True' && c?.status?.phase === 'Running' ? c : undefined;
+    }, 600_000, 2000, async () => `${condLine(await claim())}\n${(await cp.kubectl(['get', 'pods,pvc', '-n', MIN_NS, '-o', 'wide'])).stdout}\n${cp.logTail('kubelet', 15)}`);
+    const seconds = (Date.now() - started) / 1000;
+    process.stdout.write(`claim ${MIN_NS}/${MIN_NAME}: Running after ${seconds.toFixed(1)} s (${condLine(ready)})\n`);
+    record('minimal claim: applied → Running (real broker readiness)', started, `image ${brokerImage}; ${condLine(ready)}`);
+    expect(ready.status.readyReplicas).toBe(3);
+    const pods = await cp.list('pods', MIN_NS, `app.kubernetes.io/instance=${MIN_NAME}`);
+    expect(pods).toHaveLength(3);
+    for (const p of pods) {
+      expect(p.spec.nodeName).toBe(node.name);
+      expect(p.status.podIP.startsWith(node.podCidr.replace(/0\/24$/, ''))).toBe(true);
+      const broker = (p.status.containerStatuses as Obj[]).find((s) => s.name === 'broker');
+      expect(broker?.ready, p.metadata.name).toBe(true);
+      expect(broker?.image).toContain(brokerImage);
+    }
+    // Readiness is the broker's own: its client port opens only at quorum, and its log says so.
+    const log = await cp.kubectl(['logs', `${MIN_NAME}-0`, '-n', MIN_NS, '-c', 'broker', '--tail=400']);
+    expect(log.code, log.stderr).toBe(0);
+    expect(log.stdout.length).toBeGreaterThan(0);
+  }, 900_000);
+
+  // ------------------------------------------------------------------------------------------- an application uses it
+  /**
+   * A client pod on the node runs the real CLI against `addr`: creates `topic` (when asked), produces `produce`
+   * messages (each its own CLI call, acknowledged by its exit code), then reads the topic from the start with
+   * `consumers` fresh consumers (new processes, new groups). Returns how many were acknowledged and, per consumer,
+   * which of the topic's messages it read.
+   */
+  let clientRuns = 0;
+  const client = async (addr: string, topic: string, opts: { create: boolean; produce: number; from: number; consumers: number; expect: number }) => {
+    const name = `app-${++clientRuns}`;
+    const script = [
+      'B="$1"; T="$2"; N="$3"; FROM="$4"; C="$5"; WANT="$6"; CREATE="$7"',
+      'cli() { /app/streambus-cli -b "$B" "$@"; }',
+      'if [ "$CREATE" = create ]; then cli topic create "$T" -p 1 -r 1 || { echo "topic create failed"; exit 1; }; fi',
+      'ok=0; i=$FROM; end=$((FROM + N)); while [ $i -lt $end ]; do if cli produce "$T" -k "k$i" -m "msg-$T-$i" >/dev/null 2>&1; then ok=$((ok+1)); else echo "produce $i failed"; fi; i=$((i+1)); done',
+      'echo "acknowledged=$ok"',
+      'c=1; while [ $c -le $C ]; do echo "--- consumer $c"; timeout -s KILL 12 /app/streambus-cli -b "$B" consume "$T" -o earliest -n "$WANT" -g "fresh-$(hostname)-$c" 2>&1; c=$((c+1)); done',
+      'echo "--- end"',
+    ].join('\n');
+    await cp.apply([pod(MIN_NS, name, ['/bin/sh', '-c', script, 'client', addr, topic, String(opts.produce), String(opts.from), String(opts.consumers), String(opts.expect), opts.create ? 'create' : 'existing'], { restartPolicy: 'Never' })]);
+    const { phase, log } = await finished(MIN_NS, name, 600_000);
+    const acknowledged = Number(/acknowledged=(\d+)/.exec(log)?.[1] ?? -1);
+    const sections = log.split(/^--- consumer \d+$/m).slice(1).map((x) => x.split('--- end')[0]!);
+    const read = sections.map((sec) => new Set([...sec.matchAll(new RegExp(`msg-${topic}-(\\d+)`, 'g'))].map((m) => Number(m[1]))));
+    return { phase, log, acknowledged, read };
+  };
+  const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+  const counts: { when: string; route: string; acknowledged: number; readByEachConsumer: number[] }[] = [];
+
+  it('an application pod reaches the cluster by the client Service DNS name and by the connection Secret, and reads back every message with fresh consumers', async () => {
+    const started = Date.now();
+    const secret = await waitFor('the claim\'s connection Secret with bootstrapServers', async () => {
+      const s = await cp.get('secret', `${MIN_NAME}-conn`, MIN_NS);
+      return s?.data?.bootstrapServers ? s : undefined;
+    }, 180_000, 2000, () => cp.describe(CLAIMS, MIN_NAME, MIN_NS));
+    const bootstrap = Buffer.from(secret.data.bootstrapServers, 'base64').toString();
+    const service = `${MIN_NAME}.${MIN_NS}.svc.cluster.local:9092`;
+    expect(bootstrap).toMatch(/\.svc\.cluster\.local:9092/);
+    for (const [route, addr] of [['client Service', service], ['connection Secret bootstrapServers', bootstrap]] as const) {
+      const topic = route.startsWith('client') ? 'orders' : 'payments';
+      const r = await client(addr, topic, { create: true, produce: 20, from: 1, consumers: 3, expect: 20 });
+      process.stdout.write(`client via ${route} (${addr}): ${r.phase}; acknowledged ${r.acknowledged}; read ${r.read.map((x) => x.size).join('/')}\n`);
+      counts.push({ when: 'before faults', route, acknowledged: r.acknowledged, readByEachConsumer: r.read.map((x) => x.size) });
+      expect(r.acknowledged, r.log).toBe(20);
+      expect(r.read, r.log).toHaveLength(3);
+      for (const got of r.read) expect([...got].sort((a, b) => a - b), r.log).toEqual(range(1, 20));
+    }
+    record('application: 2 routes × 20 messages, 3 fresh consumers each', started, JSON.stringify(counts));
+  }, 900_000);
+
+  /** Follows the claim's phase until Degraded, then until Running and Ready; returns the phases seen and the times. */
+  const degradedThenRunning = async (since: number, runningTimeout: number, onDegraded: () => Promise<unknown> | void = () => undefined) => {
+    const phases: string[] = [];
+    const seen = async () => {
+      const c = await claim();
+      const p = c?.status?.phase as string | undefined;
+      if (p && phases[phases.length - 1] !== p) phases.push(p);
+      return c;
+    };
+    const degraded = await waitFor('phase Degraded with BrokersReady=False', async () => {
+      const c = await seen();
+      return c?.status?.phase === 'Degraded' && cond(c, 'BrokersReady')?.status === 'False' ? c : undefined;
+    }, 240_000, 500, async () => condLine(await claim()));
+    const degradedAt = (Date.now() - since) / 1000;
+    await onDegraded();
+    const back = await waitFor('phase Running again', async () => {
+      const c = await seen();
+      return c?.status?.phase === 'Running' && cond(c, 'Ready')?.status === 'True' ? c : undefined;
+    }, runningTimeout, 1000, async () => `${condLine(await claim())}\n${(await cp.kubectl(['get', 'pods', '-n', MIN_NS, '-o', 'wide'])).stdout}\n${await brokerLogs()}`);
+    return { phases, degraded, degradedAt, back, runningAt: (Date.now() - since) / 1000 };
+  };
+
+  it('the data broker crash-loops (the pod and its address stay): Degraded, then Running; no acknowledged message is lost', async () => {
+    const started = Date.now();
+    // The broker's container is killed whenever it runs, until the claim says Degraded: provider-kubernetes reads the
+    // StatefulSet every 30 s (--poll), so a single crash the kubelet repairs within seconds may never reach the claim;
+    // the kubelet's restart back-off (10 s, 20 s, 40 s, ...) makes the outage last until it does.
+    let kills = 0;
+    let stopKilling = false;
+    const killer = (async () => {
+      const killed = new Set<string>();
+      while (!stopKilling && Date.now() - started < 300_000) {
+        const p0 = await cp.get('pod', `${MIN_NAME}-0`, MIN_NS).catch(() => undefined);
+        const st = ((p0?.status?.containerStatuses ?? []) as Obj[]).find((s) => s.name === 'broker');
+        const id = (st?.containerID as string | undefined)?.replace(/^containerd:\/\//, '');
+        if (id && st?.state?.running && !killed.has(id)) {
+          const k = await node.ctr(['tasks', 'kill', '--signal', 'SIGKILL', id]);
+          if (k.code === 0) {
+            killed.add(id);
+            kills++;
+          }
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    })();
+    let result;
+    try {
+      result = await degradedThenRunning(started, 600_000, () => {
+        stopKilling = true;
+      });
+    } finally {
+      stopKilling = true;
+      await killer;
+    }
+    const { phases, degraded, degradedAt, back, runningAt } = result;
+    expect(kills).toBeGreaterThanOrEqual(1);
+    process.stdout.write(`data broker crash-looped (${kills} kills): Degraded after ${degradedAt.toFixed(1)} s (${degraded.status.readyReplicas ?? 0}/3 ready), Running after ${runningAt.toFixed(1)} s; phases ${phases.join(' → ')}\n`);
+    expect(phases.slice(-2)).toEqual(['Degraded', 'Running']);
+    expect(back.status.readyReplicas).toBe(3);
+    const restarts = ((await cp.get('pod', `${MIN_NAME}-0`, MIN_NS))?.status.containerStatuses as Obj[]).find((s) => s.name === 'broker')?.restartCount;
+    expect(restarts).toBeGreaterThanOrEqual(1);
+    // Every acknowledged message is still there (the broker's data is on its volume), and new ones go through.
+    const r = await client(`${MIN_NAME}.${MIN_NS}.svc.cluster.local:9092`, 'orders', { create: false, produce: 10, from: 21, consumers: 3, expect: 30 });
+    counts.push({ when: 'after the data broker crash-looped and came back', route: 'client Service', acknowledged: r.acknowledged, readByEachConsumer: r.read.map((x) => x.size) });
+    process.stdout.write(`after the crash loop: acknowledged ${r.acknowledged} more; read ${r.read.map((x) => x.size).join('/')}\n`);
+    expect(r.acknowledged, r.log).toBe(10);
+    for (const got of r.read) expect([...got].sort((a, b) => a - b), r.log).toEqual(range(1, 30));
+    record('data broker crash-looped: Degraded then Running, 30/30 read back', started, `${kills} kills; Degraded at ${degradedAt.toFixed(1)} s, Running at ${runningAt.toFixed(1)} s; ${phases.join(' → ')}; restarts ${restarts}`);
+  }, 900_000);
+
+  it('the data broker\'s pod deleted: the claim reports Degraded from real readiness; the replacement gets a new address', async () => {
+    const started = Date.now();
+    const before = (await cp.get('pod', `${MIN_NAME}-0`, MIN_NS))?.status.podIP as string;
+    // As in controlplane.test.ts: the node is cordoned until the claim says Degraded (the replacement pod waits), so
+    // the outage outlasts provider-kubernetes' 30 s poll however fast the pod comes back; then uncordoned.
+    await cp.k(['cordon', node.name]);
+    const phases: string[] = [];
+    let degraded: Obj;
+    try {
+      await cp.k(['delete', 'pod', `${MIN_NAME}-0`, '-n', MIN_NS, '--wait=false']);
+      degraded = await waitFor('phase Degraded with BrokersReady=False', async () => {
+        const c = await claim();
+        const p = c?.status?.phase as string | undefined;
+        if (p && phases[phases.length - 1] !== p) phases.push(p);
+        return p === 'Degraded' && cond(c, 'BrokersReady')?.status === 'False' ? c : undefined;
+      }, 240_000, 500, async () => condLine(await claim()));
+    } finally {
+      await cp.kubectl(['uncordon', node.name]);
+    }
+    const degradedAt = (Date.now() - started) / 1000;
+    const after = await waitFor('the replacement pod to run at an address', async () => {
+      const p = await cp.get('pod', `${MIN_NAME}-0`, MIN_NS);
+      return p?.status?.phase === 'Running' && p.status.podIP ? (p.status.podIP as string) : undefined;
+    }, 180_000);
+    process.stdout.write(`data broker's pod deleted: Degraded after ${degradedAt.toFixed(1)} s (${degraded.status.readyReplicas ?? 0}/3 ready); address ${before} → ${after}; phases ${phases.join(' → ')}\n`);
+    expect(degraded.status.readyReplicas ?? 0).toBe(2);
+    expect(after).not.toBe(before);
+    record('data broker\'s pod deleted: Degraded', started, `Degraded at ${degradedAt.toFixed(1)} s; ${phases.join(' → ')}; address ${before} → ${after}`);
+  }, 600_000);
+
+  // Not asserted: the claim Running again after the data broker's pod was replaced. With StreamBus v1.0.1 the
+  // replacement (same broker id, same volumes, a new pod address) rejoined in one run of three: in the other two
+  // (once the deleted broker led Raft, once it followed) it pre-voted for minutes without an answer ("1 [logterm: 5,
+  // index: 11] sent MsgPreVote request to 3 at term 6 ... received 1 MsgPreVoteResp votes") while brokers 2 and 3 kept
+  // a leader between them, and the claim stayed Degraded (2/3), correctly. A crashed broker that keeps its pod and
+  // address rejoins every time (the crash-loop test above). kwok's fake pods could not show either.
+  // (No placeholder test: a skipped test would read as a tool missing. The finding is in docs/architecture.md.)
+});
