@@ -8,24 +8,43 @@
  * binaries, and the broker image of issue 22 (`.tools/images/broker.tar`, scripts/build-images.sh) when it has been
  * built (scripts/test.sh builds it; under CI=true its absence fails the run). What is not: the client pods (and, outside
  * CI, TEMPORARILY, the broker pods while that image is missing, which the run says loudly) use a throw-away test image made here (the unmodified upstream CLI and broker binaries from .tools/bin
- * and a static busybox, one layer, imported into the node's containerd). The function is still run the way the
- * control-plane harness runs it (from dist/, the External package runtime played by the harness), not from its
- * package's embedded runtime under Crossplane's default Deployment runtime.
+ * and a static busybox, one layer, imported into the node's containerd).
+ *
+ * The function runs as users run it: the Function package with its runtime embedded (scripts/build-images.sh,
+ * `.tools/images/function-streambus.xpkg`) pushed to the harness's registry and installed as deploy/function.yaml
+ * names it, with Crossplane's default Deployment runtime (`--package-runtime Function=Deployment;Provider=External`:
+ * provider-kubernetes stays out of band) and the project's DeploymentRuntimeConfig (deploy/runtime-configs.yaml) plus
+ * the test-only nodeSelector and toleration of the real node. Crossplane makes the Deployment, the headless Service and
+ * the TLS Secrets itself; the node pulls the package's image from the harness's registry (through a relay: the
+ * registry listens on the control plane's loopback) and Crossplane reaches the pod through CoreDNS (its resolv.conf
+ * points there, ControlPlane.useClusterDns). Every claim below is composed by that function pod.
  *
  * Figures (node start-up, times to Running, message counts) are printed at the end and written to
  * .tmp/node-report.json.
  */
+import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
-import { ControlPlane, controlPlaneAvailable, waitFor } from '../helpers/controlplane.js';
+import { parse, parseAllDocuments } from 'yaml';
+import { ControlPlane, controlPlaneAvailable, REGISTRY, waitFor } from '../helpers/controlplane.js';
 import { busyboxFiles, NODE_LABEL, NODE_TAINT, nodeAvailable, ON_REAL_NODE, RealNode } from '../helpers/node.js';
 import { IN_CI, ROOT, TOOLS_BIN } from '../helpers/tools.js';
 
 type Obj = Record<string, any>;
 
-const available = controlPlaneAvailable() && nodeAvailable();
+/**
+ * The Function package with its runtime embedded (scripts/build-images.sh: `crossplane xpkg build
+ * --embed-runtime-image-tarball` of the Dockerfile's image). Crossplane runs it with its default Deployment runtime.
+ */
+const XPKG = join(ROOT, '.tools', 'images', 'function-streambus.xpkg');
+const haveXpkg = existsSync(XPKG);
+const available = controlPlaneAvailable() && nodeAvailable() && haveXpkg;
+if (!haveXpkg) {
+  const msg = `${XPKG} is missing (scripts/build-images.sh builds it; scripts/test.sh runs that): the real-node test runs the function from its package`;
+  if (IN_CI) throw new Error(`CI=true and ${msg}`);
+  process.stderr.write(`\n!!!!!!!!!! SKIPPED: the real-node test: ${msg} !!!!!!!!!!\n\n`);
+}
 const CLAIMS = 'streambusclusters.streambus.io';
 
 /** TEMPORARY (see the file's comment): the upstream broker and CLI binaries and busybox in one layer. */
@@ -47,6 +66,9 @@ const testImage = () => ({
  */
 const BROKER_ARCHIVE = join(ROOT, '.tools', 'images', 'broker.tar');
 const BROKER_REF = 'ghcr.io/gstreamio/streambus/broker:v1.0.1';
+/** The TLS sidecar's image (scripts/build-images.sh ghostunnel): the function input's tlsProxyImage. */
+const GHOSTUNNEL_ARCHIVE = join(ROOT, '.tools', 'images', 'ghostunnel.tar');
+const GHOSTUNNEL_REF = 'docker.io/ghostunnel/ghostunnel:v1.8.4';
 
 const functionName = (): string => (parse(readFileSync(join(ROOT, 'compositions/composition.yaml'), 'utf8')) as Obj).spec.pipeline[0].functionRef.name;
 const cond = (o: Obj | undefined, type: string): Obj | undefined => ((o?.status?.conditions ?? []) as Obj[]).find((c) => c.type === type);
@@ -55,6 +77,10 @@ const condLine = (o: Obj | undefined) => ((o?.status?.conditions ?? []) as Obj[]
 interface Report {
   boot: Record<string, number>;
   scenarios: { name: string; seconds: number; note?: string }[];
+  /** Function → FunctionRevision → Deployment → ReplicaSet → Pod, as Crossplane's Deployment runtime made them. */
+  functionOwnerChain?: string[];
+  /** `kubectl get nodes,pods -A -o wide` once the function pod served. */
+  overviewWithFunction?: string;
   overview?: string;
   memoryMiB?: Record<string, number>;
 }
@@ -90,12 +116,13 @@ describe.skipIf(!available)('on a real node (kubelet v1.34.1, containerd, CNI, k
       const p = await cp.get('pod', name, ns);
       return p?.status?.phase === 'Succeeded' || p?.status?.phase === 'Failed' ? p : undefined;
     }, timeout, 1000, async () => `${await cp.describe('pod', name, ns)}\n${cp.logTail('kubelet', 15)}`);
-    const logs = await cp.kubectl(['logs', name, '-n', ns]);
+    const logs = await cp.kubectl(['logs', name, '-n', ns, '-c', 'main']);
     return { phase: p.status.phase as string, log: logs.stdout + logs.stderr };
   };
 
   beforeAll(async () => {
-    cp = await ControlPlane.start();
+    // Crossplane runs Functions with its default Deployment runtime (providers stay out of band).
+    cp = await ControlPlane.start({ functionRuntime: 'Deployment' });
     Object.assign(report.boot, cp.timings);
     try {
       node = await RealNode.start(cp);
@@ -128,6 +155,7 @@ describe.skipIf(!available)('on a real node (kubelet v1.34.1, containerd, CNI, k
     process.stdout.write(
       `\n== real node report\nboot (ms): ${JSON.stringify(report.boot)}\n` +
         report.scenarios.map((s) => `- ${s.name}: ${s.seconds} s${s.note ? `; ${s.note}` : ''}`).join('\n') +
+        `\nfunction owner chain:\n  ${(report.functionOwnerChain ?? []).join('\n  ')}` +
         `\nmemory (MiB RSS): ${JSON.stringify(report.memoryMiB)}\n\n$ kubectl get nodes,pods -A -o wide\n${report.overview ?? ''}\n`,
     );
     if (failed) process.stdout.write(cp.logTails(40));
@@ -186,6 +214,116 @@ describe.skipIf(!available)('on a real node (kubelet v1.34.1, containerd, CNI, k
     record('pod → Service by DNS name → pod', started, `Service web ${clusterIp}`);
   }, 300_000);
 
+  // ------------------------------------------------------------------------------------------- the function as users run it
+  const FN_NS = 'crossplane-system';
+  /** The function's pod (Crossplane's Deployment runtime), once it served. */
+  let fnPod: Obj | undefined;
+  const fnLog = async (): Promise<Obj[]> => {
+    const r = await cp.kubectl(['logs', fnPod!.metadata.name, '-n', FN_NS, '-c', 'package-runtime'], undefined, 120_000);
+    return r.stdout.split('\n').flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Obj];
+      } catch {
+        return [];
+      }
+    });
+  };
+  const ownedBy = (o: Obj, owner: Obj) => ((o.metadata.ownerReferences ?? []) as Obj[]).some((r) => r.uid === owner.metadata.uid && r.controller === true);
+
+  it('the Function package with its embedded runtime runs under Crossplane\'s default Deployment runtime: the function pod is Ready on the real node', async () => {
+    const started = Date.now();
+    // The project's DeploymentRuntimeConfig (deploy/runtime-configs.yaml), with test-only ADDITIONS (nothing removed):
+    // the real node's nodeSelector and toleration, so that the function pod lands there (there is no other node).
+    const drc = (parseAllDocuments(readFileSync(join(ROOT, 'deploy/runtime-configs.yaml'), 'utf8')).map((d) => d.toJS() as Obj)).find((d) => d?.kind === 'DeploymentRuntimeConfig' && d.metadata.name === 'function-streambus')!;
+    expect(drc, 'deploy/runtime-configs.yaml has the DeploymentRuntimeConfig function-streambus').toBeTruthy();
+    const podTemplate = drc.spec.deploymentTemplate.spec.template.spec as Obj;
+    podTemplate.nodeSelector = { ...(podTemplate.nodeSelector ?? {}), ...ON_REAL_NODE.nodeSelector };
+    podTemplate.tolerations = [...(podTemplate.tolerations ?? []), ...ON_REAL_NODE.tolerations];
+    // The project's Function (deploy/function.yaml: its name, the runtimeConfigRef); only the package's registry is
+    // this run's (Crossplane pulls it from there, and so does the node).
+    const fn = parse(readFileSync(join(ROOT, 'deploy/function.yaml'), 'utf8')) as Obj;
+    expect(fn.metadata.name).toBe(functionName());
+    expect(fn.metadata.annotations ?? {}).not.toHaveProperty('render.crossplane.io/runtime');
+    expect(fn.spec.runtimeConfigRef?.name).toBe('function-streambus');
+    const ref = (fn.spec.package as string).replace(/^xpkg\.crossplane\.io\//, `${REGISTRY}/`);
+    expect(ref).not.toBe(fn.spec.package);
+    fn.spec.package = ref;
+    await cp.pushPackage(XPKG, ref);
+    await cp.apply([drc]);
+    await cp.apply([fn]);
+    const name = fn.metadata.name as string;
+    const diag = async () => `${await cp.describe('function', name)}\n${(await cp.kubectl(['get', 'functionrevisions,deployments,replicasets,pods,services,secrets', '-n', FN_NS, '-o', 'wide'])).stdout}\n` +
+      `${(await cp.kubectl(['get', 'events', '-n', FN_NS, '--sort-by=.lastTimestamp'])).stdout.split('\n').slice(-15).join('\n')}\n${cp.logTail('crossplane', 15)}\n${cp.logTail('kubelet', 10)}`;
+    const healthy = await waitFor(`Function ${name} Installed and Healthy`, async () => {
+      const f = await cp.get('functions.pkg.crossplane.io', name);
+      return cond(f, 'Installed')?.status === 'True' && cond(f, 'Healthy')?.status === 'True' ? f : undefined;
+    }, 600_000, 2000, diag);
+    const healthySeconds = (Date.now() - started) / 1000;
+
+    // The owner chain, as Crossplane's Deployment runtime and Kubernetes' controllers made it.
+    const revs = await cp.list('functionrevisions.pkg.crossplane.io', undefined, `pkg.crossplane.io/package=${name}`);
+    expect(revs).toHaveLength(1);
+    const rev = revs[0]!;
+    expect(ownedBy(rev, healthy)).toBe(true);
+    expect(cond(rev, 'RuntimeHealthy')?.status).toBe('True');
+    const deployment = (await cp.list('deployments', FN_NS)).find((d) => ownedBy(d, rev));
+    expect(deployment, await diag()).toBeTruthy();
+    const rs = (await cp.list('replicasets', FN_NS)).find((r) => ownedBy(r, deployment!));
+    expect(rs).toBeTruthy();
+    const pod = await waitFor('the function pod Ready', async () => (await cp.list('pods', FN_NS)).find((p) => ownedBy(p, rs!) && cond(p, 'Ready')?.status === 'True'), 120_000, 1000, diag);
+    fnPod = pod;
+    const chain = [
+      `Function ${name} (package ${healthy.spec.package}; ${condLine(healthy)})`,
+      `→ FunctionRevision ${rev.metadata.name} (endpoint ${rev.status?.endpoint}; tlsServerSecretName ${rev.spec?.tlsServerSecretName ?? rev.status?.tlsServerSecretName})`,
+      `→ Deployment ${FN_NS}/${deployment!.metadata.name} (${deployment!.status?.availableReplicas ?? 0}/${deployment!.spec.replicas} available)`,
+      `→ ReplicaSet ${FN_NS}/${rs!.metadata.name}`,
+      `→ Pod ${FN_NS}/${pod.metadata.name} on node ${pod.spec.nodeName}, IP ${pod.status.podIP}, image ${pod.spec.containers[0].image} (${pod.status.containerStatuses?.[0]?.imageID})`,
+    ];
+    report.functionOwnerChain = chain;
+    process.stdout.write(`\nfunction owner chain (Healthy after ${healthySeconds.toFixed(1)} s):\n  ${chain.join('\n  ')}\n`);
+
+    // The pod: on the real node, the package's own reference as its image, pulled by the node, the project's runtime
+    // settings, Crossplane's TLS Secret mounted.
+    expect(pod.spec.nodeName).toBe(node.name);
+    expect(pod.status.podIP.startsWith(node.podCidr.replace(/0\/24$/, ''))).toBe(true);
+    const c = (pod.spec.containers as Obj[]).find((x) => x.name === 'package-runtime')!;
+    expect(c.image).toBe(ref);
+    expect(c.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    expect(c.resources).toMatchObject({ requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '256Mi' } });
+    expect(pod.spec.automountServiceAccountToken).toBe(false);
+    expect(c.env).toContainEqual({ name: 'TLS_SERVER_CERTS_DIR', value: '/tls/server' });
+    const events = (await cp.list('events', FN_NS)).filter((e) => e.involvedObject?.name === pod.metadata.name);
+    const pulled = events.find((e) => e.reason === 'Pulled');
+    process.stdout.write(`function pod image: ${pulled?.message ?? '(no Pulled event)'}\n`);
+    expect(pulled?.message ?? '').toMatch(/Successfully pulled image|already present on machine/);
+
+    // Crossplane's own TLS: the serving Secret it generated (signed by its CA, for the Service's DNS names), owned by
+    // the revision and mounted at /tls/server; the endpoint is the headless Service Crossplane made.
+    const secretName = (pod.spec.volumes as Obj[]).find((v) => v.name === 'tls-server-certs')?.secret?.secretName as string;
+    expect(secretName).toBeTruthy();
+    const serverSecret = (await cp.get('secret', secretName, FN_NS))!;
+    const rootCa = (await cp.get('secret', 'crossplane-root-ca', FN_NS))!;
+    const caCert = new X509Certificate(Buffer.from(rootCa.data['tls.crt'], 'base64'));
+    const serverCert = new X509Certificate(Buffer.from(serverSecret.data['tls.crt'], 'base64'));
+    expect(serverCert.verify(caCert.publicKey)).toBe(true);
+    expect(serverCert.subjectAltName).toContain(`DNS:${name}.${FN_NS}`);
+    expect(Buffer.from(serverSecret.data['ca.crt'], 'base64').toString()).toBe(Buffer.from(rootCa.data['tls.crt'], 'base64').toString());
+    const svc = (await cp.get('service', name, FN_NS))!;
+    expect(svc.spec.clusterIP).toBe('None');
+    expect(ownedBy(svc, rev)).toBe(true);
+    expect(rev.status?.endpoint).toBe(`dns:///${name}.${FN_NS}:9443`);
+    // No harness-played runtime: no function process of the harness's.
+    expect(cp.pidOf('function-streambus')).toBeUndefined();
+    // The runtime image's start-up: it proved on its own listener that strangers are refused, then listened.
+    const log = await fnLog();
+    expect(log.some((l) => /client certificate verification proven/.test(l.msg ?? '')), JSON.stringify(log.slice(0, 5))).toBe(true);
+    expect(log.find((l) => l.msg === 'function-streambus listening')).toMatchObject({ tls: true, port: 9443 });
+    report.overviewWithFunction = await node.overview();
+    process.stdout.write(`\n$ kubectl get nodes,pods -A -o wide\n${report.overviewWithFunction}\n`);
+    record('Function package (embedded runtime) → Deployment runtime → function pod Ready on the real node', started,
+      `Healthy after ${healthySeconds.toFixed(1)} s; pod ${pod.metadata.name} ${pod.status.podIP}; ${pulled?.message ?? ''}`);
+  }, 900_000);
+
   // ------------------------------------------------------------------------------------------- a claim becomes brokers
   /** The minimal example as a claim, with what this machine needs (see the test). */
   const minimalOnNode = (): Obj => {
@@ -208,12 +346,12 @@ describe.skipIf(!available)('on a real node (kubelet v1.34.1, containerd, CNI, k
     return out.join('\n');
   };
 
-  it('the minimal example as a claim becomes three broker pods on the real node, Running from real readiness', async () => {
+  it('the minimal example as a claim, composed by the function pod, becomes three broker pods on the real node, Running from real readiness', async () => {
+    expect(fnPod, 'the function pod of the previous test').toBeTruthy();
     const setup = Date.now();
-    await cp.installFunction(functionName());
     await cp.installApi();
     await node.addLocalVolumes('standard', ['10Gi', '5Gi'], 4);
-    record('function, API and local volumes installed', setup);
+    record('API and local volumes installed', setup);
     const started = Date.now();
     await cp.apply([minimalOnNode()]);
     const ready = await waitFor(`claim ${MIN_NS}/${MIN_NAME} Ready with phase Running`, async () => {
@@ -237,6 +375,18 @@ describe.skipIf(!available)('on a real node (kubelet v1.34.1, containerd, CNI, k
     const log = await cp.kubectl(['logs', `${MIN_NAME}-0`, '-n', MIN_NS, '-c', 'broker', '--tail=400']);
     expect(log.code, log.stderr).toBe(0);
     expect(log.stdout.length).toBeGreaterThan(0);
+    // The function pod composed it: its log shows Crossplane's TLS client (the crossplane-tls-client Secret's
+    // certificate, from the control plane's address) and RunFunction calls for this claim answered.
+    const xpClient = new X509Certificate(Buffer.from((await cp.get('secret', 'crossplane-tls-client', FN_NS))!.data['tls.crt'], 'base64'));
+    const fl = await fnLog();
+    const accepted = fl.filter((l) => l.msg === 'accepted a TLS client');
+    expect(accepted.length).toBeGreaterThan(0);
+    expect([...new Set(accepted.map((l) => l.fingerprint256))]).toEqual([xpClient.fingerprint256]);
+    expect([...new Set(accepted.map((l) => String(l.remote).replace(/^::ffff:/, '')))]).toEqual([node.net.apiserverIp]);
+    const calls = fl.filter((l) => l.msg === 'RunFunction' && l.claimName === MIN_NAME && (l.result === 'ok' || l.result === 'warning'));
+    expect(calls.length).toBeGreaterThan(0);
+    process.stdout.write(`function pod ${fnPod!.metadata.name}: ${accepted.length} TLS clients accepted (Crossplane's certificate, from ${node.net.apiserverIp}); ${calls.length} RunFunction calls answered for ${MIN_NAME}; e.g. ${JSON.stringify(calls[calls.length - 1])}\n`);
+    record('function pod served the minimal claim', setup, `${calls.length} RunFunction calls for ${MIN_NAME} in the pod's log; ${accepted.length} TLS clients, all Crossplane's certificate from ${node.net.apiserverIp}`);
   }, 900_000);
 
   // ------------------------------------------------------------------------------------------- an application uses it
@@ -247,18 +397,38 @@ describe.skipIf(!available)('on a real node (kubelet v1.34.1, containerd, CNI, k
    * which of the topic's messages it read.
    */
   let clientRuns = 0;
-  const client = async (addr: string, topic: string, opts: { create: boolean; produce: number; from: number; consumers: number; expect: number }) => {
+  /**
+   * With `tunnel`, the CLI's address is a ghostunnel client in the same pod (a native sidecar: an init container with
+   * restartPolicy Always, from the ghostunnel image of scripts/build-images.sh) listening on 127.0.0.1:19092, which
+   * speaks mutual TLS to `tunnel.target` with the client certificate, key and CA of Secret `tunnel.secret` (the CLI
+   * speaks plain TCP).
+   */
+  const client = async (addr: string, topic: string, opts: { create: boolean; produce: number; from: number; consumers: number; expect: number; tunnel?: { target: string; secret: string } }) => {
     const name = `app-${++clientRuns}`;
     const script = [
       'B="$1"; T="$2"; N="$3"; FROM="$4"; C="$5"; WANT="$6"; CREATE="$7"',
       'cli() { /app/streambus-cli -b "$B" "$@"; }',
+      // Through a tunnel: wait until it answers (the sidecar listens on the pod's loopback, which no probe reaches).
+      'if [ "$8" = tunnel ]; then n=0; until timeout -s KILL 10 /app/streambus-cli -b "$B" topic list >/dev/null 2>&1; do n=$((n+1)); [ $n -ge 60 ] && { echo "tunnel never answered"; break; }; sleep 1; done; echo "tunnel answered after $n retries"; fi',
       'if [ "$CREATE" = create ]; then cli topic create "$T" -p 1 -r 1 || { echo "topic create failed"; exit 1; }; fi',
       'ok=0; i=$FROM; end=$((FROM + N)); while [ $i -lt $end ]; do if cli produce "$T" -k "k$i" -m "msg-$T-$i" >/dev/null 2>&1; then ok=$((ok+1)); else echo "produce $i failed"; fi; i=$((i+1)); done',
       'echo "acknowledged=$ok"',
       'c=1; while [ $c -le $C ]; do echo "--- consumer $c"; timeout -s KILL 12 /app/streambus-cli -b "$B" consume "$T" -o earliest -n "$WANT" -g "fresh-$(hostname)-$c" 2>&1; c=$((c+1)); done',
       'echo "--- end"',
     ].join('\n');
-    await cp.apply([pod(MIN_NS, name, ['/bin/sh', '-c', script, 'client', addr, topic, String(opts.produce), String(opts.from), String(opts.consumers), String(opts.expect), opts.create ? 'create' : 'existing'], { restartPolicy: 'Never' })]);
+    const tunnel: Obj = opts.tunnel ? {
+      initContainers: [{
+        name: 'tls-tunnel',
+        image: GHOSTUNNEL_REF,
+        imagePullPolicy: 'Never',
+        restartPolicy: 'Always',
+        args: ['client', `--listen=${addr}`, `--target=${opts.tunnel.target}`, '--cert=/mtls/tls.crt', '--key=/mtls/tls.key', '--cacert=/mtls/ca.crt'],
+        volumeMounts: [{ name: 'mtls', mountPath: '/mtls', readOnly: true }],
+        resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '128Mi' } },
+      }],
+      volumes: [{ name: 'mtls', secret: { secretName: opts.tunnel.secret, defaultMode: 0o444 } }],
+    } : {};
+    await cp.apply([pod(MIN_NS, name, ['/bin/sh', '-c', script, 'client', addr, topic, String(opts.produce), String(opts.from), String(opts.consumers), String(opts.expect), opts.create ? 'create' : 'existing', opts.tunnel ? 'tunnel' : 'direct'], { restartPolicy: 'Never', ...tunnel })]);
     const { phase, log } = await finished(MIN_NS, name, 600_000);
     const acknowledged = Number(/acknowledged=(\d+)/.exec(log)?.[1] ?? -1);
     const sections = log.split(/^--- consumer \d+$/m).slice(1).map((x) => x.split('--- end')[0]!);
