@@ -19,6 +19,12 @@
  * registry listens on the control plane's loopback) and Crossplane reaches the pod through CoreDNS (its resolv.conf
  * points there, ControlPlane.useClusterDns). Every claim below is composed by that function pod.
  *
+ * Then the secure example as a claim: on these hosts (no AppArmor) the kubelet refuses its pods as written (its
+ * AppArmor profile), which the test shows before it removes that one annotation; then brokers with the ghostunnel
+ * sidecar (the image of scripts/build-images.sh) and an application through a ghostunnel client with a client
+ * certificate. Last, one example (dev) as a namespaced XR of the Crossplane 2 API: the legacy claims and XRD are
+ * deleted first (the claim and the v2 XR are the same resource, streambusclusters.streambus.io).
+ *
  * Figures (node start-up, times to Running, message counts) are printed at the end and written to
  * .tmp/node-report.json.
  */
@@ -28,6 +34,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { ControlPlane, controlPlaneAvailable, REGISTRY, waitFor } from '../helpers/controlplane.js';
+import { makePki } from '../helpers/certs.js';
 import { busyboxFiles, NODE_LABEL, NODE_TAINT, nodeAvailable, ON_REAL_NODE, RealNode } from '../helpers/node.js';
 import { IN_CI, ROOT, TOOLS_BIN } from '../helpers/tools.js';
 
@@ -558,6 +565,160 @@ describe.skipIf(!available)('on a real node (kubelet v1.34.1, containerd, CNI, k
     expect(after).not.toBe(before);
     record('data broker\'s pod deleted: Degraded', started, `Degraded at ${degradedAt.toFixed(1)} s; ${phases.join(' → ')}; address ${before} → ${after}`);
   }, 600_000);
+
+  // ------------------------------------------------------------------------------------------- the secure example
+  const SEC_NAME = 'streambus-secure';
+  const SEC_NS = 'default';
+
+  it('the secure example as a claim: broker pods with the ghostunnel TLS sidecar on the real node, Running from real readiness; an mTLS application reads back every message', async () => {
+    const started = Date.now();
+    if (!existsSync(GHOSTUNNEL_ARCHIVE)) throw new Error(`${GHOSTUNNEL_ARCHIVE} is missing: scripts/build-images.sh ghostunnel builds it (scripts/test.sh runs that)`);
+    const imp = Date.now();
+    await node.importArchive(GHOSTUNNEL_ARCHIVE, GHOSTUNNEL_REF);
+    report.boot['ghostunnel-image'] = Date.now() - imp;
+    const c = parse(readFileSync(join(ROOT, 'examples/secure/claim.yaml'), 'utf8')) as Obj;
+    expect(c.metadata).toMatchObject({ name: SEC_NAME, namespace: SEC_NS });
+    // What this machine needs, as for the minimal claim: the broker image imported on the node, the node's selector
+    // and toleration, requests that fit 2 shared cores, a connection Secret. Everything else is the example's.
+    const [repository, tag] = brokerImage.split(/:(?=[^:]+$)/);
+    c.spec.image = { repository, tag, pullPolicy: 'Never' };
+    c.spec.nodeSelector = ON_REAL_NODE.nodeSelector;
+    c.spec.tolerations = ON_REAL_NODE.tolerations;
+    c.spec.resources = { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '1', memory: '1Gi' } };
+    c.spec.writeConnectionSecretToRef = { name: `${SEC_NAME}-conn` };
+    // The Secrets the example names: the brokers' certificate (for their DNS names) and the CA, from a test PKI.
+    const fqdn = (i: number) => `${SEC_NAME}-${i}.${SEC_NAME}-headless.${SEC_NS}.svc.cluster.local`;
+    const pki = makePki([0, 1, 2].map((i) => `DNS:${fqdn(i)}`).concat([`DNS:${SEC_NAME}.${SEC_NS}.svc.cluster.local`, `DNS:${SEC_NAME}.${SEC_NS}.svc`]));
+    const pem = (f: string) => readFileSync(join(pki.dir, f)).toString('base64');
+    await cp.apply([
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: c.spec.security.tls.certSecretName, namespace: SEC_NS }, type: 'kubernetes.io/tls', data: { 'tls.crt': pem('server.crt'), 'tls.key': pem('server.key') } },
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: c.spec.security.tls.caSecretName, namespace: SEC_NS }, data: { 'ca.crt': pem('ca.crt') } },
+    ]);
+    await node.addLocalVolumes(c.spec.storage.class, [c.spec.storage.size, c.spec.storage.raftSize], 3);
+    let applied = Date.now();
+    await cp.apply([c]);
+    const secClaim = () => cp.get(CLAIMS, SEC_NAME, SEC_NS);
+    const diag = async () => `${condLine(await secClaim())}\n${(await cp.kubectl(['get', 'pods,pvc', '-n', SEC_NS, '-o', 'wide', '-l', `app.kubernetes.io/instance=${SEC_NAME}`])).stdout}\n` +
+      `${(await cp.kubectl(['get', 'events', '-n', SEC_NS, '--sort-by=.lastTimestamp'])).stdout.split('\n').slice(-12).join('\n')}\n${cp.logTail('kubelet', 10)}`;
+    // The example asks for AppArmor's runtime/default profile (the function moves the annotation to the broker
+    // container's securityContext.appArmorProfile). A kubelet refuses such a pod on a host without AppArmor, as these
+    // machines are: shown here, then the annotation is removed from the claim (the only change of the example's
+    // security settings) and the StatefulSet's pods are made again.
+    const apparmorKey = 'container.apparmor.security.beta.kubernetes.io/manager';
+    const hostAppArmor = existsSync('/sys/module/apparmor/parameters/enabled') && readFileSync('/sys/module/apparmor/parameters/enabled', 'utf8').trim() === 'Y';
+    let appArmorNote = 'host has AppArmor: the example ran unchanged';
+    if (!hostAppArmor && c.spec.podAnnotations?.[apparmorKey]) {
+      // Whichever comes first: a refusal (then the annotation goes), or the claim Running as written.
+      const seen = await waitFor('the kubelet to refuse a broker pod for its AppArmor profile (or the claim Running as written)', async () => {
+        // The kubelet's admission refusal: the pod Failed with reason AppArmor, and a Warning event on the pod.
+        const ev = (await cp.list('events', SEC_NS)).find((e) => e.involvedObject?.kind === 'Pod' && String(e.involvedObject?.name ?? '').startsWith(`${SEC_NAME}-`) && e.reason === 'AppArmor');
+        if (ev) return `refused: pod ${ev.involvedObject.name}: ${ev.reason}: ${ev.message}`;
+        const p = (await cp.list('pods', SEC_NS, `app.kubernetes.io/instance=${SEC_NAME}`)).find((x) => x.status?.reason === 'AppArmor');
+        if (p) return `refused: pod ${p.metadata.name}: ${p.status.reason}: ${p.status.message}`;
+        const x = await secClaim();
+        return cond(x, 'Ready')?.status === 'True' && x?.status?.phase === 'Running' ? 'ran' : undefined;
+      }, 600_000, 1000, diag);
+      process.stdout.write(`secure claim, as written, on a host without AppArmor: ${seen}\n`);
+      if (seen.startsWith('refused')) {
+        appArmorNote = `no AppArmor on this host, the kubelet ${seen}; the claim's AppArmor annotation removed`;
+        delete c.spec.podAnnotations[apparmorKey];
+        applied = Date.now();
+        await cp.apply([c]);
+      } else {
+        appArmorNote = 'no AppArmor on this host, yet the kubelet ran the pods with the example\'s AppArmor profile';
+      }
+    }
+    const ready = await waitFor(`claim ${SEC_NS}/${SEC_NAME} Ready with phase Running`, async () => {
+      const x = await secClaim();
+      return cond(x, 'Ready')?.status === 'True' && x?.status?.phase === 'Running' ? x : undefined;
+    }, 600_000, 2000, diag);
+    const seconds = (Date.now() - applied) / 1000;
+    process.stdout.write(`claim ${SEC_NS}/${SEC_NAME}: Running after ${seconds.toFixed(1)} s (${condLine(ready)}); ${appArmorNote}\n`);
+    record('secure claim: applied → Running (broker + ghostunnel sidecar, real readiness)', applied, `${condLine(ready)}; ${appArmorNote}`);
+    expect(ready.status.readyReplicas).toBe(3);
+    const pods = await cp.list('pods', SEC_NS, `app.kubernetes.io/instance=${SEC_NAME}`);
+    expect(pods).toHaveLength(3);
+    for (const p of pods) {
+      expect(p.spec.nodeName).toBe(node.name);
+      const st = p.status.containerStatuses as Obj[];
+      expect(st.find((x) => x.name === 'broker')?.ready, p.metadata.name).toBe(true);
+      const proxy = st.find((x) => x.name === 'tls-proxy');
+      expect(proxy?.ready, p.metadata.name).toBe(true);
+      expect(proxy?.image).toContain('ghostunnel/ghostunnel:v1.8.4');
+    }
+    // The application: the connection Secret's bootstrapServers and CA, a client certificate from that CA.
+    const conn = await waitFor('the secure claim\'s connection Secret with bootstrapServers and ca.crt', async () => {
+      const x = await cp.get('secret', `${SEC_NAME}-conn`, SEC_NS);
+      return x?.data?.bootstrapServers && x.data['ca.crt'] ? x : undefined;
+    }, 180_000, 2000, () => cp.describe(CLAIMS, SEC_NAME, SEC_NS));
+    const bootstrap = Buffer.from(conn.data.bootstrapServers, 'base64').toString();
+    expect(bootstrap).toBe(`${fqdn(0)}:9092`);
+    expect(Buffer.from(conn.data['ca.crt'], 'base64').toString()).toBe(pki.ca.toString());
+    await cp.apply([{ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'secure-app-mtls', namespace: SEC_NS }, data: { 'tls.crt': pem('client.crt'), 'tls.key': pem('client.key'), 'ca.crt': conn.data['ca.crt'] } }]);
+    const r = await client('127.0.0.1:19092', 'secure-orders', { create: true, produce: 20, from: 1, consumers: 3, expect: 20, tunnel: { target: bootstrap, secret: 'secure-app-mtls' } });
+    process.stdout.write(`mTLS client via bootstrapServers (${bootstrap}): ${r.phase}; acknowledged ${r.acknowledged}; read ${r.read.map((x) => x.size).join('/')}\n`);
+    counts.push({ when: 'secure claim', route: 'connection Secret bootstrapServers, mutual TLS (ghostunnel client)', acknowledged: r.acknowledged, readByEachConsumer: r.read.map((x) => x.size) });
+    expect(r.acknowledged, r.log).toBe(20);
+    expect(r.read, r.log).toHaveLength(3);
+    for (const got of r.read) expect([...got].sort((a, b) => a - b), r.log).toEqual(range(1, 20));
+    record('secure claim: mTLS application, 20 messages, 3 fresh consumers', started, JSON.stringify(counts[counts.length - 1]));
+  }, 1_200_000);
+
+  // ------------------------------------------------------------------------------------------- the namespaced API
+  it('one example as a namespaced XR (Crossplane 2 API): the dev example becomes a broker pod on the real node, Running; an application reads back every message', async () => {
+    const started = Date.now();
+    // The legacy API's claim and the v2 API's namespaced XR are the same resource (streambusclusters.streambus.io), so
+    // one control plane serves one API at a time: the legacy claims are deleted, then its XRD, then the v2 API
+    // installed as test/e2e/controlplane-v2.test.ts installs it.
+    for (const [n, ns] of [[MIN_NAME, MIN_NS], [SEC_NAME, SEC_NS]] as const) await cp.kubectl(['delete', CLAIMS, n, '-n', ns, '--wait=false']);
+    await waitFor('the legacy claims and their XRs deleted', async () => (await cp.list(CLAIMS)).length === 0 && (await cp.list('xstreambusclusters.streambus.io')).length === 0, 300_000, 2000,
+      async () => (await cp.kubectl(['get', `${CLAIMS},xstreambusclusters.streambus.io`, '-A'])).stdout);
+    await cp.k(['delete', 'compositeresourcedefinitions.apiextensions.crossplane.io', 'xstreambusclusters.streambus.io', '--wait=false']);
+    await waitFor('the legacy API\'s CRDs removed', async () => !(await cp.get('crd', CLAIMS)) && !(await cp.get('crd', 'xstreambusclusters.streambus.io')), 300_000, 2000,
+      () => cp.describe('xrd', 'xstreambusclusters.streambus.io'));
+    await cp.installApiV2();
+    record('legacy claims and XRD deleted, v2 API installed', started);
+    const x = parse(readFileSync(join(ROOT, 'examples/dev/claim.yaml'), 'utf8')) as Obj;
+    const name = x.metadata.name as string;
+    const ns = x.metadata.namespace as string;
+    // As for the claims: the broker image imported on the node, the node's selector and toleration, small requests.
+    const [repository, tag] = brokerImage.split(/:(?=[^:]+$)/);
+    x.spec.image = { repository, tag, pullPolicy: 'Never' };
+    x.spec.nodeSelector = ON_REAL_NODE.nodeSelector;
+    x.spec.tolerations = ON_REAL_NODE.tolerations;
+    x.spec.resources = { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '1', memory: '1Gi' } };
+    await node.addLocalVolumes(x.spec.storage.class, [x.spec.storage.size, x.spec.storage.raftSize], 1);
+    const applied = Date.now();
+    await cp.apply([x]);
+    const xr = () => cp.get(CLAIMS, name, ns);
+    const ready = await waitFor(`namespaced XR ${ns}/${name} Ready with phase Running`, async () => {
+      const c = await xr();
+      return cond(c, 'Ready')?.status === 'True' && c?.status?.phase === 'Running' ? c : undefined;
+    }, 600_000, 2000, async () => `${condLine(await xr())}\n${(await cp.kubectl(['get', 'pods,pvc', '-n', ns, '-o', 'wide'])).stdout}\n${cp.logTail('kubelet', 10)}`);
+    const seconds = (Date.now() - applied) / 1000;
+    process.stdout.write(`namespaced XR ${ns}/${name}: Running after ${seconds.toFixed(1)} s (${condLine(ready)})\n`);
+    record(`namespaced XR ${ns}/${name} (dev, ${x.spec.replicas} broker): applied → Running`, applied, condLine(ready));
+    expect(ready.apiVersion).toBe('streambus.io/v1alpha1');
+    expect(ready.spec.claimRef).toBeUndefined();
+    const pods = await cp.list('pods', ns, `app.kubernetes.io/instance=${name}`);
+    expect(pods).toHaveLength(x.spec.replicas);
+    for (const p of pods) {
+      expect(p.spec.nodeName).toBe(node.name);
+      expect((p.status.containerStatuses as Obj[]).find((s) => s.name === 'broker')?.ready, p.metadata.name).toBe(true);
+    }
+    // A modern XR publishes no connection details: the function composes the Secret `<name>-connection`.
+    const conn = await waitFor(`Secret ${ns}/${name}-connection with bootstrapServers`, async () => {
+      const s = await cp.get('secret', `${name}-connection`, ns);
+      return s?.data?.bootstrapServers ? s : undefined;
+    }, 180_000, 2000);
+    const bootstrap = Buffer.from(conn.data.bootstrapServers, 'base64').toString();
+    const r = await client(bootstrap, 'dev-events', { create: true, produce: 20, from: 1, consumers: 3, expect: 20 });
+    process.stdout.write(`client of the namespaced XR via ${bootstrap}: ${r.phase}; acknowledged ${r.acknowledged}; read ${r.read.map((y) => y.size).join('/')}\n`);
+    counts.push({ when: 'namespaced XR (dev)', route: 'composed <name>-connection Secret bootstrapServers', acknowledged: r.acknowledged, readByEachConsumer: r.read.map((y) => y.size) });
+    expect(r.acknowledged, r.log).toBe(20);
+    for (const got of r.read) expect([...got].sort((a, b) => a - b), r.log).toEqual(range(1, 20));
+    record('namespaced XR: application, 20 messages, 3 fresh consumers', applied, JSON.stringify(counts[counts.length - 1]));
+  }, 1_200_000);
 
   // Not asserted: the claim Running again after the data broker's pod was replaced. With StreamBus v1.0.1 the
   // replacement (same broker id, same volumes, a new pod address) rejoined in one run of three: in the other two
