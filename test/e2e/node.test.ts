@@ -22,8 +22,11 @@
  * Then the secure example as a claim: on these hosts (no AppArmor) the kubelet refuses its pods as written (its
  * AppArmor profile), which the test shows before it removes that one annotation; then brokers with the ghostunnel
  * sidecar (the image of scripts/build-images.sh) and an application through a ghostunnel client with a client
- * certificate. Last, one example (dev) as a namespaced XR of the Crossplane 2 API: the legacy claims and XRD are
- * deleted first (the claim and the v2 XR are the same resource, streambusclusters.streambus.io).
+ * certificate; a pod-template change then rolls its StatefulSet (all three pods replaced, at new addresses) and the
+ * claim goes Running → Updating → Running with every acknowledged message still there. Last, one example (dev) as a
+ * namespaced XR of the Crossplane 2 API: the legacy claims and XRD are deleted first (the claim and the v2 XR are the
+ * same resource, streambusclusters.streambus.io); it is rolled likewise, and a scale-out is refused by the function
+ * (StreamBus v1.0.1's Raft membership is static: ReplicaChangeRefused).
  *
  * Figures (node start-up, times to Running, message counts) are printed at the end and written to
  * .tmp/node-report.json.
@@ -664,6 +667,59 @@ describe.skipIf(!available)('on a real node (kubelet v1.34.1, containerd, CNI, k
     record('secure claim: mTLS application, 20 messages, 3 fresh consumers', started, JSON.stringify(counts[counts.length - 1]));
   }, 1_200_000);
 
+  // ------------------------------------------------------------------------------------------- a roll
+  /**
+   * Changes the pod template of `name` (an annotation added through spec.podAnnotations: a spec change that rolls the
+   * StatefulSet and nothing else) and follows the roll: the phases the claim or XR reports, the broker pods replaced
+   * in order, until the StatefulSet is on its new revision with every broker ready and the phase is Running again.
+   */
+  const rollAndFollow = async (name: string, ns: string, replicas: number, timeout: number) => {
+    const started = Date.now();
+    const sts = () => cp.get('statefulset', name, ns);
+    const before = await sts();
+    const uids = async () => Object.fromEntries((await cp.list('pods', ns, `app.kubernetes.io/instance=${name}`)).map((p) => [p.metadata.name as string, p.metadata.uid as string]));
+    const last = await uids();
+    const replaced: string[] = [];
+    const phases: { phase: string; at: number }[] = [];
+    await cp.k(['patch', CLAIMS, name, '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { podAnnotations: { 'e2e.streambus.io/rolled': new Date().toISOString() } } })]);
+    const done = await waitFor(`the roll of ${ns}/${name} to finish with phase Running on the new revision`, async () => {
+      for (const [pod, uid] of Object.entries(await uids())) {
+        if (last[pod] !== uid) {
+          replaced.push(pod);
+          last[pod] = uid;
+        }
+      }
+      const c = await cp.get(CLAIMS, name, ns);
+      const p = String(c?.status?.phase);
+      if (phases[phases.length - 1]?.phase !== p) phases.push({ phase: p, at: Math.round((Date.now() - started) / 100) / 10 });
+      const s = await sts();
+      const rolled = s?.status?.updateRevision !== before?.status?.updateRevision && s?.status?.currentRevision === s?.status?.updateRevision && s?.status?.readyReplicas === replicas && s?.status?.updatedReplicas === replicas;
+      return rolled && p === 'Running' && cond(c, 'Ready')?.status === 'True' ? c : undefined;
+    }, timeout, 500, async () => `phases ${phases.map((x) => `${x.phase}@${x.at}s`).join(' → ')}; replaced ${replaced.join(', ')}\n${condLine(await cp.get(CLAIMS, name, ns))}\n` +
+      `${(await cp.kubectl(['get', 'pods', '-n', ns, '-o', 'wide', '-l', `app.kubernetes.io/instance=${name}`])).stdout}\n` +
+      (await Promise.all(Array.from({ length: replicas }, async (_, i) => `----- ${name}-${i}\n${(await cp.kubectl(['logs', `${name}-${i}`, '-n', ns, '-c', 'broker', '--tail=12'])).stdout}`))).join('\n'));
+    const seconds = (Date.now() - started) / 1000;
+    const line = `phases ${phases.map((x) => `${x.phase}@${x.at}s`).join(' → ')}; pods replaced in order ${replaced.join(', ')}; Running on the new revision after ${seconds.toFixed(1)} s`;
+    process.stdout.write(`roll of ${ns}/${name}: ${line}\n`);
+    return { done, phases: phases.map((x) => x.phase), replaced, seconds, line };
+  };
+
+  it('a spec change rolls the secure cluster\'s StatefulSet on the real node: the claim leaves Running and comes back; no acknowledged message is lost', async () => {
+    const started = Date.now();
+    const { phases, replaced, line } = await rollAndFollow(SEC_NAME, SEC_NS, 3, 480_000);
+    expect(phases[0]).toBe('Running');
+    expect(phases.slice(1, -1).length, line).toBeGreaterThan(0);
+    expect(phases[phases.length - 1]).toBe('Running');
+    expect(replaced, 'pods replaced during the roll, in order').toEqual([`${SEC_NAME}-2`, `${SEC_NAME}-1`, `${SEC_NAME}-0`]);
+    // The 20 acknowledged before the roll are all still there, and 10 more go through.
+    const r = await client('127.0.0.1:19092', 'secure-orders', { create: false, produce: 10, from: 21, consumers: 3, expect: 30, tunnel: { target: `${SEC_NAME}-0.${SEC_NAME}-headless.${SEC_NS}.svc.cluster.local:9092`, secret: 'secure-app-mtls' } });
+    counts.push({ when: 'secure claim after its StatefulSet rolled', route: 'bootstrapServers, mutual TLS', acknowledged: r.acknowledged, readByEachConsumer: r.read.map((x) => x.size) });
+    process.stdout.write(`after the roll: acknowledged ${r.acknowledged} more; read ${r.read.map((x) => x.size).join('/')}\n`);
+    expect(r.acknowledged, r.log).toBe(10);
+    for (const got of r.read) expect([...got].sort((a, b) => a - b), r.log).toEqual(range(1, 30));
+    record('secure claim: pod-template change rolled the StatefulSet (3 brokers); 30/30 read back', started, line);
+  }, 900_000);
+
   // ------------------------------------------------------------------------------------------- the namespaced API
   it('one example as a namespaced XR (Crossplane 2 API): the dev example becomes a broker pod on the real node, Running; an application reads back every message', async () => {
     const started = Date.now();
@@ -719,6 +775,35 @@ describe.skipIf(!available)('on a real node (kubelet v1.34.1, containerd, CNI, k
     for (const got of r.read) expect([...got].sort((a, b) => a - b), r.log).toEqual(range(1, 20));
     record('namespaced XR: application, 20 messages, 3 fresh consumers', applied, JSON.stringify(counts[counts.length - 1]));
   }, 1_200_000);
+
+  it('the namespaced XR: a spec change rolls its StatefulSet (Running → … → Running, no acknowledged message lost); a scale-out is refused by the function', async () => {
+    const started = Date.now();
+    const name = 'streambus-dev';
+    const ns = 'development';
+    const { phases, line } = await rollAndFollow(name, ns, 1, 480_000);
+    expect(phases[0]).toBe('Running');
+    expect(phases[phases.length - 1]).toBe('Running');
+    const conn = (await cp.get('secret', `${name}-connection`, ns))!;
+    const r = await client(Buffer.from(conn.data.bootstrapServers, 'base64').toString(), 'dev-events', { create: false, produce: 10, from: 21, consumers: 3, expect: 30 });
+    counts.push({ when: 'namespaced XR after its StatefulSet rolled', route: 'composed connection Secret bootstrapServers', acknowledged: r.acknowledged, readByEachConsumer: r.read.map((x) => x.size) });
+    process.stdout.write(`after the roll of the namespaced XR: acknowledged ${r.acknowledged} more; read ${r.read.map((x) => x.size).join('/')}\n`);
+    expect(r.acknowledged, r.log).toBe(10);
+    for (const got of r.read) expect([...got].sort((a, b) => a - b), r.log).toEqual(range(1, 30));
+    record('namespaced XR: pod-template change rolled the StatefulSet (1 broker); 30/30 read back', started, line);
+    // Scale-out: StreamBus v1.0.1's Raft membership is static, so the function holds the running count and says so
+    // (ConfigurationValid=False ReplicaChangeRefused) unless the XR is annotated to re-form the cluster on purpose.
+    const scale = Date.now();
+    await cp.k(['patch', CLAIMS, name, '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { replicas: 3 } })]);
+    const refused = await waitFor('ConfigurationValid=False ReplicaChangeRefused on the XR', async () => {
+      const c = await cp.get(CLAIMS, name, ns);
+      return cond(c, 'ConfigurationValid')?.reason === 'ReplicaChangeRefused' ? c : undefined;
+    }, 120_000, 1000, async () => condLine(await cp.get(CLAIMS, name, ns)));
+    expect((await cp.get('statefulset', name, ns))?.spec.replicas).toBe(1);
+    expect(refused.status.phase).toBe('Running');
+    await cp.k(['patch', CLAIMS, name, '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { replicas: 1 } })]);
+    await waitFor('ConfigurationValid=True again', async () => cond(await cp.get(CLAIMS, name, ns), 'ConfigurationValid')?.status === 'True', 120_000);
+    record('namespaced XR: scale-out 1 → 3 refused (ReplicaChangeRefused), StatefulSet kept at 1, phase Running', scale, String(cond(refused, 'ConfigurationValid')?.message).slice(0, 200));
+  }, 900_000);
 
   // Not asserted: the claim Running again after the data broker's pod was replaced. With StreamBus v1.0.1 the
   // replacement (same broker id, same volumes, a new pod address) rejoined in one run of three: in the other two
