@@ -251,6 +251,15 @@ export interface ControlPlaneOptions {
   circuitBreaker?: 'default' | 'tuned';
   /** Crossplane's --debug: its log then names the composed resource of each watch event it maps to an XR. */
   crossplaneDebug?: boolean;
+  /**
+   * How Crossplane runs Functions. `External` (default): Crossplane deploys nothing and the harness plays the runtime
+   * (installFunction). `Deployment`: Crossplane's default package runtime (`--package-runtime
+   * Function=Deployment;Provider=External`: providers stay out of band), which makes a Deployment, a headless
+   * Service and TLS Secrets of its own for each FunctionRevision: it needs a real node to run the pod
+   * (test/helpers/node.ts) and cluster DNS to resolve the Service, so Crossplane then reads a resolv.conf of this run
+   * (bind-mounted over /etc/resolv.conf in its private mount namespace; a copy of the host's until useClusterDns).
+   */
+  functionRuntime?: 'External' | 'Deployment';
 }
 
 export interface FunctionInstallOptions {
@@ -278,7 +287,7 @@ export class ControlPlane {
   readonly timings: Record<string, number> = {};
 
   private constructor(options: ControlPlaneOptions) {
-    this.options = { circuitBreaker: options.circuitBreaker ?? 'tuned', crossplaneDebug: options.crossplaneDebug ?? false };
+    this.options = { circuitBreaker: options.circuitBreaker ?? 'tuned', crossplaneDebug: options.crossplaneDebug ?? false, functionRuntime: options.functionRuntime ?? 'External' };
     this.id = `${process.pid}-${Date.now() % 100000}`;
     this.ns = `${NS_PREFIX}${this.id}`;
     this.dir = mkdtempSync(join(tmpdir(), `${NS_PREFIX}${this.id}-`));
@@ -376,13 +385,18 @@ export class ControlPlane {
     clearTimeout(t);
   }
 
-  /** The command prefix that runs a process as ServiceAccount `sa` with in-cluster configuration. */
-  private asServiceAccount(sa: string, tokenDir: string, apiserverIp: string): { prefix: string[]; env: NodeJS.ProcessEnv } {
+  /**
+   * The command prefix that runs a process as ServiceAccount `sa` with in-cluster configuration; with `resolvConf`,
+   * that file is bind-mounted over /etc/resolv.conf too (in the same private mount namespace).
+   */
+  private asServiceAccount(sa: string, tokenDir: string, apiserverIp: string, resolvConf?: string): { prefix: string[]; env: NodeJS.ProcessEnv } {
     return {
       prefix: [
         'unshare', '--mount', '--propagation', 'private', 'sh', '-c',
         'mount -t tmpfs tmpfs /run && mkdir -p /run/secrets/kubernetes.io/serviceaccount && ' +
-          'mount --bind "$0" /run/secrets/kubernetes.io/serviceaccount && exec "$@"',
+          'mount --bind "$0" /run/secrets/kubernetes.io/serviceaccount && ' +
+          (resolvConf ? `mount --bind ${JSON.stringify(resolvConf)} /etc/resolv.conf && ` : '') +
+          'exec "$@"',
         tokenDir,
       ],
       env: { KUBERNETES_SERVICE_HOST: apiserverIp, KUBERNETES_SERVICE_PORT: '6443', POD_SERVICE_ACCOUNT: sa },
@@ -447,6 +461,21 @@ export class ControlPlane {
     };
     ip('netns', 'add', this.ns);
     ip('-n', this.ns, 'link', 'set', 'lo', 'up');
+  }
+
+  /** The resolv.conf Crossplane reads when it runs Functions with the Deployment runtime (see ControlPlaneOptions). */
+  get resolvConf(): string {
+    return join(this.dir, 'crossplane-resolv.conf');
+  }
+
+  /**
+   * Points Crossplane's resolver at a cluster DNS server (CoreDNS of a real node), so that it resolves the headless
+   * Service of a function's Deployment (`dns:///NAME.crossplane-system:9443`) to the function pod's address. The
+   * file is rewritten in place (same inode, so the bind mount sees it); Go's resolver re-reads it within 5 s.
+   */
+  useClusterDns(nameserver: string): void {
+    if (this.options.functionRuntime !== 'Deployment') return;
+    writeFileSync(this.resolvConf, `nameserver ${nameserver}\nsearch crossplane-system.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5\n`);
   }
 
   /** Registers a synchronous clean-up, run by stop() (and the exit handlers) after the processes are killed. */
@@ -665,7 +694,9 @@ export class ControlPlane {
     await this.crdsEstablished();
 
     const xp = await this.serviceAccountDir('crossplane');
-    const sa = this.asServiceAccount('crossplane', xp, '127.0.0.1');
+    const deploymentRuntime = this.options.functionRuntime === 'Deployment';
+    if (deploymentRuntime) writeFileSync(this.resolvConf, readFileSync('/etc/resolv.conf', 'utf8'));
+    const sa = this.asServiceAccount('crossplane', xp, '127.0.0.1', deploymentRuntime ? this.resolvConf : undefined);
     const env = {
       ...sa.env,
       POD_NAMESPACE: ns,
@@ -688,7 +719,7 @@ export class ControlPlane {
     for (const k of ['tls.crt', 'tls.key', 'ca.crt']) writeFileSync(join(tlsDir, k), Buffer.from(client.data[k], 'base64'));
     mkdirSync(join(this.dir, 'xpkg-cache'));
     this.spawn('crossplane', this.ns, [...sa.prefix, join(TOOLS_BIN, 'crossplane-core'), 'core', 'start', '--namespace', ns,
-      '--enable-webhooks=false', '--package-runtime', 'External', '--tls-client-certs-dir', tlsDir, '--xpkg-cache-dir', join(this.dir, 'xpkg-cache'),
+      '--enable-webhooks=false', '--package-runtime', deploymentRuntime ? 'Function=Deployment;Provider=External' : 'External', '--tls-client-certs-dir', tlsDir, '--xpkg-cache-dir', join(this.dir, 'xpkg-cache'),
       // Crossplane's XR circuit breaker (default burst 100 watch events, refill 1/s, open 5 min): `tuned` raises it
       // as docs/install.md describes.
       ...(this.options.circuitBreaker === 'tuned' ? ['--circuit-breaker-burst=1000', '--circuit-breaker-refill-rate=20'] : []),

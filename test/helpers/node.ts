@@ -24,14 +24,16 @@
  *
  * Images: there is no registry a node here could pull public images from. `importImage` writes a one-layer OCI
  * archive (files copied from this machine) and imports it with `ctr`; pods use `imagePullPolicy: Never`. The pause
- * image is our own (test/pause, built by scripts/install-tools.sh node).
+ * image is our own (test/pause, built by scripts/install-tools.sh node). Packages pushed to the harness's registry
+ * (`127.0.0.1:5000/...`, e.g. the Function package whose image Crossplane's Deployment runtime runs) are pulled from
+ * it through a TCP relay on the control plane's end of the node's veth pair (containerd's mirror for that host).
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
-import { ControlPlane, run, signLeaf, waitFor, type ComponentNs } from './controlplane.js';
+import { ControlPlane, REGISTRY, run, signLeaf, waitFor, type ComponentNs } from './controlplane.js';
 import { cgroupHierarchies, deleteNamespace, podNamespacesOf, removeCgroupTree } from './netns.js';
 import { IN_CI, TOOLS_BIN, toolPath } from './tools.js';
 
@@ -117,7 +119,11 @@ export class RealNode {
     this.sock = join(this.dir, 'containerd.sock');
   }
 
-  /** Starts containerd, CoreDNS, the kubelet and kube-proxy; returns once the node is Ready and DNS answers. */
+  /**
+   * Starts containerd, CoreDNS, the kubelet and kube-proxy; returns once the node is Ready and DNS answers. Also
+   * points Crossplane's resolver at CoreDNS (ControlPlane.useClusterDns; only when Crossplane runs Functions with the
+   * Deployment runtime).
+   */
   static async start(cp: ControlPlane, name = 'streambus-node'): Promise<RealNode> {
     const node = new RealNode(cp, name);
     cp.onStop(() => node.cleanupSync());
@@ -136,6 +142,7 @@ export class RealNode {
     });
     await phase('dns+kube-proxy', async () => {
       await node.startDns();
+      cp.useClusterDns(node.net.ip);
       node.startKubeProxy();
     });
     await phase('kubelet', async () => {
@@ -187,8 +194,27 @@ export class RealNode {
   }
 
   // ------------------------------------------------------------------------------------------- containerd and images
+  /**
+   * The node pulls from the harness's registry under the references Crossplane uses (`127.0.0.1:5000/...`, the
+   * package source a Function names): that registry listens on the control plane's loopback only, so a small TCP
+   * relay in the control plane's namespace listens on its end of the node's veth pair, and containerd is told to
+   * use it as the mirror of `127.0.0.1:5000` (plain HTTP).
+   */
+  private registryRelay(): string {
+    const [host, port] = REGISTRY.split(':') as [string, string];
+    const relay = [
+      'const net = require("net");',
+      `net.createServer((c) => { const u = net.connect(${port}, ${JSON.stringify(host)}); c.pipe(u); u.pipe(c);`,
+      '  c.on("error", () => u.destroy()); u.on("error", () => c.destroy()); })',
+      `  .listen(${port}, ${JSON.stringify(this.net.apiserverIp)}, () => console.log("relaying ${this.net.apiserverIp}:${port} -> ${REGISTRY}"));`,
+    ].join('\n');
+    this.procs.push(this.cp.spawn('registry-relay', this.cp.ns, [process.execPath, '-e', relay]));
+    return `http://${this.net.apiserverIp}:${port}`;
+  }
+
   private async startContainerd(): Promise<void> {
     const d = (...p: string[]) => join(this.dir, ...p);
+    const mirror = this.registryRelay();
     for (const f of ['cni', 'cni-ipam', 'containerd-root', 'containerd-state', 'runc', 'opt']) mkdirSync(d(f), { recursive: true });
     // One CNI network of this run: a bridge of its own (named after the run) in the node's namespace.
     writeFileSync(d('cni', '10-streambus-e2e.conflist'), JSON.stringify({
@@ -234,6 +260,8 @@ export class RealNode {
       `    bin_dir = ${q(CNI_BIN)}`,
       `    conf_dir = ${q(d('cni'))}`,
       '    max_conf_num = 1',
+      `  [plugins."io.containerd.grpc.v1.cri".registry.mirrors.${q(REGISTRY)}]`,
+      `    endpoint = [${q(mirror)}]`,
       '',
     ].join('\n'));
     this.procs.push(this.cp.spawn('containerd', this.net.ns, ['containerd', '--config', d('containerd.toml'), '--log-level', 'warn'], {}, { netOnly: true }));
