@@ -12,12 +12,30 @@
  * CPU seconds of the function, Crossplane and provider-kubernetes, with the function's peak RSS. `--roll` then rolls
  * the first claim's brokers (an image change) and reports the same breaker figures for the roll.
  *
- * The volumes come from a stand-in provisioner in this file (a PersistentVolume made for each pending claim): the
- * harness has no storage driver. Figures, never gates: the machine is shared and loaded.
+ * `--api legacy` (the default) applies claims of the legacy XRD (apis/xrd.yaml, compositions/); `--api v2` applies
+ * the same manifests as namespaced XRs of the Crossplane 2 XRD (apis/v2/xrd.yaml, compositions/v2/), measured the
+ * same way (the XR is what is watched for Synced, Ready and phase Running).
  *
- * Run: `npm run bench:scale -- [--batches 1,20,100] [--mode Object|Direct] [--breaker default|tuned] [--steady 120]
- * [--roll] [--debug] [--out FILE]`. `--debug` runs Crossplane with --debug and attributes the composed-resource
- * watch events to the composed resources (by composition key).
+ * The harness has no storage driver, so the volumes come from a stand-in provisioner in this file. `--provisioner
+ * ahead` (the default) renders each claim of a batch in-process (the CLI's renderXr, the Composition of the mode and
+ * API) before the batch is applied, and creates a PersistentVolume for every PersistentVolumeClaim its StatefulSet
+ * will make (`<template>-<statefulset>-<ordinal>` in the claim's namespace, the template's class, size and access
+ * modes), pre-bound to it by `claimRef` (name and namespace), in parallel chunks of `kubectl create`: the PV
+ * controller binds each claim as soon as it exists. A claim nobody foresaw still gets a volume from the reactive
+ * loop. `--provisioner reactive` is the old stand-in alone: a loop that lists the pending claims every 1.5 s and
+ * creates a volume for each (through a loaded apiserver about one a second). Per batch the run reports how long the
+ * volumes took: creating them ahead, and from each claim's creation to its being seen Bound.
+ *
+ * The steady-state window (`--steady SECONDS`, the issue's ten minutes by default) starts 15 s after the last batch
+ * ended; it is a true steady state when every cluster was Ready with phase Running at its start and at its end, and
+ * the result says when it was not (the last batch hit its limit).
+ *
+ * Figures, never gates: the machine is shared and loaded.
+ *
+ * Run: `npm run bench:scale -- [--batches 1,20,100] [--api legacy|v2] [--mode Object|Direct] [--breaker
+ * default|tuned] [--provisioner ahead|reactive] [--steady 600] [--roll] [--debug] [--timeout 900] [--out FILE]
+ * [--json FILE]`. `--debug` runs Crossplane with --debug and attributes the composed-resource watch events to the
+ * composed resources (by composition key).
  */
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -26,19 +44,46 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { CROSSPLANE_VERSION, ControlPlane, waitFor } from '../test/helpers/controlplane.js';
+import { claimToXr } from '../src/cli/claim.js';
+import { renderXr } from '../src/cli/render.js';
 
 type Obj = Record<string, any>;
 
 export const EXAMPLES = ['minimal', 'dev', 'production', 'secure', 'multi-tenant'];
 const ROOT = join(import.meta.dirname, '..');
-const CLAIMS = 'streambusclusters.streambus.io';
-const XRS = 'xstreambusclusters.streambus.io';
 const TICKS = 100; // USER_HZ
+
+export type Api = 'legacy' | 'v2';
+export type Mode = 'Object' | 'Direct';
+export type Provisioner = 'ahead' | 'reactive';
+
+/** What each API applies and watches: the resource the user applies, the XR, the XRD, the Compositions. */
+export const APIS: Record<Api, { claims: string; xrs: string; xrd: string; compositions: Record<Mode, string>; label: string }> = {
+  legacy: {
+    claims: 'streambusclusters.streambus.io',
+    xrs: 'xstreambusclusters.streambus.io',
+    xrd: 'xstreambusclusters.streambus.io',
+    compositions: { Object: 'compositions/composition.yaml', Direct: 'compositions/composition-direct.yaml' },
+    label: 'legacy API (claims)',
+  },
+  v2: {
+    // The namespaced XR is what the user applies: no claim in between.
+    claims: 'streambusclusters.streambus.io',
+    xrs: 'streambusclusters.streambus.io',
+    xrd: 'streambusclusters.streambus.io',
+    compositions: { Object: 'compositions/v2/composition.yaml', Direct: 'compositions/v2/composition-direct.yaml' },
+    label: 'Crossplane 2 API (namespaced XRs)',
+  },
+};
 
 export interface ScaleOptions {
   batches: number[];
-  mode: 'Object' | 'Direct';
+  /** Default legacy. */
+  api?: Api;
+  mode: Mode;
   breaker: 'default' | 'tuned';
+  /** Default ahead. */
+  provisioner?: Provisioner;
   steadySeconds: number;
   roll: boolean;
   debug: boolean;
@@ -67,16 +112,42 @@ export interface BatchResult {
   /** By example: how many XRs hold how many composed resources (spec.resourceRefs), e.g. { minimal: { '6': 20 } }. */
   composedPerXr: Record<string, Record<string, number>>;
   cpuSecondsUntilReady: Record<string, number>;
+  volumes: VolumeFigures;
   attribution?: Record<string, number>;
+}
+
+/** How the batch's volumes came: made ahead (how many, how long), and each claim's creation → Bound as polled. */
+export interface VolumeFigures {
+  provisioner: Provisioner;
+  /** PersistentVolumes created before the batch was applied (ahead), and how long their creation took. */
+  madeAhead: number;
+  madeAheadSeconds?: number;
+  /** PersistentVolumes the reactive loop made for the batch's claims (all of them with `reactive`). */
+  madeReactively: number;
+  /** PersistentVolumeClaims the batch's StatefulSets will make (the in-process render), seen, and seen Bound. */
+  planned: number;
+  pvcs: number;
+  bound: number;
+  /** From the apply to the last claim of the batch seen Bound (when all were). */
+  allBoundSeconds?: number;
+  /** Per claim: its creationTimestamp (1 s resolution) to the poll that first saw it Bound, in seconds. */
+  bindLagSeconds: number[];
 }
 
 export interface SteadyResult {
   seconds: number;
   clusters: number;
+  /** Clusters Ready with phase Running when the window started and when it ended. */
+  runningAtStart: number;
+  runningAtEnd: number;
+  /** Every cluster Ready and Running at both ends of the window (otherwise the last batch hit its limit). */
+  steady: boolean;
   callsPerClusterPerMinute: number;
   breakerEventsPerClusterPerMinute: number;
   cpuSeconds: Record<string, number>;
   cpuPercentOfOneCore: Record<string, number>;
+  /** The issue's figure: percent of one core per 100 clusters (each process's percent × 100 / clusters). */
+  cpuPercentPer100Clusters: Record<string, number>;
 }
 
 export interface RollResult {
@@ -157,9 +228,18 @@ interface Snapshot {
   cpu: Record<string, number>;
 }
 
-async function snapshot(cp: ControlPlane): Promise<Snapshot> {
+/**
+ * Selects the label sets of Crossplane's circuit-breaker metrics that belong to the XR controller of one XRD
+ * (`controller="composite/<xrd>"`): the XRD's name as a whole token, so `streambusclusters.streambus.io` (v2) does not
+ * match `xstreambusclusters.streambus.io` (legacy).
+ */
+export function breakerFilter(xrd: string): RegExp {
+  const esc = xrd.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(^|[^a-z0-9.-])${esc}([^a-z0-9.-]|$)`);
+}
+
+async function snapshot(cp: ControlPlane, xr: RegExp): Promise<Snapshot> {
   const [fn, xp] = await Promise.all([cp.httpGet(18080), cp.httpGet(8082)]);
-  const xr = /xstreambusclusters/;
   return {
     at: Date.now(),
     calls: metricSum(fn, 'function_streambus_run_function_calls_total'),
@@ -192,10 +272,106 @@ function attribution(cp: ControlPlane, from: number, xrNames: Set<string>): { co
   return { counts, end: buf.length };
 }
 
-/** The stand-in volume provisioner: a PersistentVolume pre-bound to every pending PersistentVolumeClaim. */
-function startProvisioner(cp: ControlPlane): () => Promise<void> {
+/** A PersistentVolumeClaim a StatefulSet will create: `<template>-<statefulset>-<ordinal>` in its namespace. */
+export interface PlannedClaim {
+  namespace: string;
+  name: string;
+  storageClassName?: string;
+  storage: string;
+  accessModes: string[];
+}
+
+/**
+ * The PersistentVolumeClaims the StatefulSets among composed resources will create, one per volume claim template
+ * and ordinal (raw StatefulSets of Direct mode, or wrapped in a provider-kubernetes Object's
+ * spec.forProvider.manifest in Object mode). `namespace` replaces the StatefulSet's own (the claim's namespace).
+ */
+export function plannedClaims(composed: Obj[], namespace?: string): PlannedClaim[] {
+  const out: PlannedClaim[] = [];
+  for (const d of composed) {
+    const sts: Obj | undefined = d?.kind === 'StatefulSet' ? d : d?.kind === 'Object' && d.spec?.forProvider?.manifest?.kind === 'StatefulSet' ? d.spec.forProvider.manifest : undefined;
+    if (!sts) continue;
+    const replicas = typeof sts.spec?.replicas === 'number' ? sts.spec.replicas : 1;
+    const ns = namespace ?? sts.metadata?.namespace ?? 'default';
+    for (const t of (sts.spec?.volumeClaimTemplates ?? []) as Obj[]) {
+      for (let i = 0; i < replicas; i++) {
+        out.push({
+          namespace: ns,
+          name: `${t.metadata.name}-${sts.metadata.name}-${i}`,
+          ...(t.spec?.storageClassName !== undefined ? { storageClassName: t.spec.storageClassName as string } : {}),
+          storage: t.spec?.resources?.requests?.storage ?? '1Gi',
+          accessModes: t.spec?.accessModes ?? ['ReadWriteOnce'],
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * A hostPath PersistentVolume for a planned claim, pre-bound to it by claimRef (namespace and name, no uid: the
+ * claim does not exist yet). The PV controller binds the claim to it when the StatefulSet creates the claim, as long
+ * as class, size and access modes match.
+ */
+export function persistentVolumeFor(c: PlannedClaim): Obj {
+  const name = `pv-${c.namespace}-${c.name}`.slice(0, 253);
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name, labels: { 'bench.streambus.io/provisioner': 'ahead' } },
+    spec: {
+      capacity: { storage: c.storage },
+      accessModes: c.accessModes,
+      storageClassName: c.storageClassName ?? '',
+      persistentVolumeReclaimPolicy: 'Retain',
+      claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: c.namespace, name: c.name },
+      hostPath: { path: `/tmp/${name}` },
+    },
+  };
+}
+
+/** `xs` in chunks of `n`. */
+export function chunks<T>(xs: T[], n: number): T[][] {
+  return Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, i * n + n));
+}
+
+/** The claims a manifest of a batch will make, by rendering it in-process with the Composition of its API and mode. */
+export function planClaims(doc: Obj, api: Api, mode: Mode): PlannedClaim[] {
+  const composition = parse(readFileSync(join(ROOT, APIS[api].compositions[mode]), 'utf8')) as Obj;
+  const xr = api === 'legacy' ? claimToXr(doc) : doc;
+  const out = renderXr({ xr, composition });
+  if (out.fatal) throw new Error(`render of ${doc.metadata.namespace}/${doc.metadata.name}: ${out.fatal.message}`);
+  return plannedClaims(out.composed as Obj[], doc.metadata.namespace);
+}
+
+/**
+ * Creates the PersistentVolumes ahead, in parallel chunks of `kubectl create` (cheaper than server-side apply; a
+ * volume that already exists counts as made). Returns the seconds it took.
+ */
+async function createVolumes(cp: ControlPlane, pvs: Obj[]): Promise<number> {
+  const t0 = Date.now();
+  const parts = chunks(pvs, 50);
+  let next = 0;
+  const worker = async () => {
+    while (next < parts.length) {
+      const part = parts[next++]!;
+      const r = await cp.kubectl(['create', '-f', '-'], part.map((d) => stringify(d)).join('---\n'), 300_000);
+      if (r.code !== 0) {
+        const other = r.stderr.split('\n').filter((l) => l.trim() && !/AlreadyExists|already exists/.test(l));
+        if (other.length) throw new Error(`kubectl create of ${part.length} PersistentVolumes: ${other.slice(0, 3).join('; ')}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(4, parts.length) }, worker));
+  return (Date.now() - t0) / 1000;
+}
+
+/**
+ * The reactive stand-in provisioner: every 1.5 s, a PersistentVolume pre-bound (with uid) to every pending
+ * PersistentVolumeClaim, except those `skip` says have one made ahead. `made` collects the claims it made one for.
+ */
+function startProvisioner(cp: ControlPlane, skip: (id: string) => boolean, made: Set<string>): () => Promise<void> {
   let stop = false;
-  const made = new Set<string>();
   const loop = (async () => {
     while (!stop) {
       try {
@@ -203,7 +379,7 @@ function startProvisioner(cp: ControlPlane): () => Promise<void> {
         const pvs: Obj[] = [];
         for (const c of pvcs) {
           const id = `${c.metadata.namespace}/${c.metadata.name}`;
-          if (c.status?.phase !== 'Pending' || c.spec.volumeName || made.has(id)) continue;
+          if (c.status?.phase !== 'Pending' || c.spec.volumeName || made.has(id) || skip(id)) continue;
           const name = `pv-${c.metadata.uid}`;
           pvs.push({
             apiVersion: 'v1',
@@ -270,29 +446,55 @@ function namespaceDocs(ns: string): Obj[] {
   ];
 }
 
-function claimDoc(example: string, ns: string, mode: ScaleOptions['mode']): Obj {
+const compositionName = (api: Api, mode: Mode): string => (parse(readFileSync(join(ROOT, APIS[api].compositions[mode]), 'utf8')) as Obj).metadata.name;
+
+/**
+ * An example's manifest in namespace `ns`: a claim (legacy API) or a namespaced XR (v2); Direct mode selects the
+ * Direct Composition (a claim's spec.compositionRef, a v2 XR's spec.crossplane.compositionRef), Object mode leaves
+ * the XRD's default.
+ */
+export function claimDoc(example: string, ns: string, mode: Mode, api: Api = 'legacy'): Obj {
   const c = parse(readFileSync(join(ROOT, 'examples', example, 'claim.yaml'), 'utf8')) as Obj;
   c.metadata.namespace = ns;
-  if (mode === 'Direct') c.spec.compositionRef = { name: 'streambus-cluster-direct' };
+  if (mode === 'Direct') {
+    const ref = { name: compositionName(api, 'Direct') };
+    if (api === 'legacy') c.spec.compositionRef = ref;
+    else c.spec.crossplane = { ...(c.spec.crossplane ?? {}), compositionRef: ref };
+  }
   return c;
 }
 
-const functionName = (): string => (parse(readFileSync(join(ROOT, 'compositions/composition.yaml'), 'utf8')) as Obj).spec.pipeline[0].functionRef.name;
+const functionName = (api: Api): string => (parse(readFileSync(join(ROOT, APIS[api].compositions.Object), 'utf8')) as Obj).spec.pipeline[0].functionRef.name;
+
+/** Percent of one core per 100 clusters. */
+export function per100Clusters(percentOfOneCore: number, clusters: number): number {
+  return clusters > 0 ? round((percentOfOneCore * 100) / clusters, 2) : 0;
+}
+
+/** Ready=True with phase Running. */
+const running = (o: Obj): boolean => cond(o, 'Ready')?.status === 'True' && o.status?.phase === 'Running';
 
 export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
   const log = opts.log;
+  const apiName: Api = opts.api ?? 'legacy';
+  const provisioner: Provisioner = opts.provisioner ?? 'ahead';
+  const api = APIS[apiName];
+  const filter = breakerFilter(api.xrd);
   const startedAt = new Date().toISOString();
   const machine = `${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}`;
   const t0 = Date.now();
   const cp = await ControlPlane.start({ circuitBreaker: opts.breaker, crossplaneDebug: opts.debug });
   let stopProvisioner: (() => Promise<void>) | undefined;
   try {
-    await cp.installFunction(functionName());
-    await cp.installApi({ directModeRbac: true });
+    await cp.installFunction(functionName(apiName));
+    if (apiName === 'legacy') await cp.installApi({ directModeRbac: true });
+    else await cp.installApiV2({ directModeRbac: true });
     await seed(cp);
-    stopProvisioner = startProvisioner(cp);
+    const premade = new Set<string>();
+    const madeReactively = new Set<string>();
+    stopProvisioner = startProvisioner(cp, (id) => premade.has(id), madeReactively);
     const bootSeconds = round((Date.now() - t0) / 1000);
-    log(`control plane up in ${bootSeconds} s (${opts.breaker} circuit breaker, ${opts.mode} mode)`);
+    log(`control plane up in ${bootSeconds} s (${api.label}, ${opts.breaker} circuit breaker, ${opts.mode} mode, ${provisioner} provisioner)`);
 
     const batches: BatchResult[] = [];
     let error: string | undefined;
@@ -303,42 +505,71 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
       const claims = Array.from({ length: n }, (_, i) => {
         const example = EXAMPLES[i % EXAMPLES.length]!;
         const ns = `b${bi}-${String(i).padStart(3, '0')}-${example}`;
-        return { ns, example, doc: claimDoc(example, ns, opts.mode) };
+        return { ns, example, doc: claimDoc(example, ns, opts.mode, apiName) };
       });
       await cp.apply(claims.flatMap((c) => namespaceDocs(c.ns)));
-      const before = await snapshot(cp);
+      // The volumes ahead: rendered in-process, created before the apply (not on the measured path; timed apart).
+      const planned = claims.flatMap((c) => planClaims(c.doc, apiName, opts.mode));
+      let madeAheadSeconds: number | undefined;
+      let madeAhead = 0;
+      if (provisioner === 'ahead') {
+        madeAheadSeconds = round(await createVolumes(cp, planned.map(persistentVolumeFor)), 2);
+        for (const p of planned) premade.add(`${p.namespace}/${p.name}`);
+        madeAhead = planned.length;
+        log(`batch ${bi}: ${planned.length} PersistentVolumes created ahead in ${madeAheadSeconds} s`);
+      }
+      const reactiveBefore = new Set(madeReactively);
+      const before = await snapshot(cp, filter);
       if (opts.debug) logOffset = attribution(cp, 0, new Set()).end;
       const start = Date.now();
       // All at once: one `kubectl apply` per 10 claims, in parallel (a loaded apiserver takes minutes for 100).
-      const chunks = Array.from({ length: Math.ceil(n / 10) }, (_, i) => claims.slice(i * 10, i * 10 + 10));
-      await Promise.all(chunks.map(async (chunk) => {
+      await Promise.all(chunks(claims, 10).map(async (chunk) => {
         const r = await cp.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=e2e', '-f', '-'], chunk.map((c) => stringify(c.doc)).join('---\n'), 600_000);
-        if (r.code !== 0) throw new Error(`kubectl apply of ${chunk.length} claims: ${r.stderr}`);
+        if (r.code !== 0) throw new Error(`kubectl apply of ${chunk.length} ${apiName === 'legacy' ? 'claims' : 'XRs'}: ${r.stderr}`);
       }));
-      log(`batch ${bi}: ${n} claims applied`);
+      log(`batch ${bi}: ${n} ${apiName === 'legacy' ? 'claims' : 'namespaced XRs'} applied`);
       const times = new Map<string, ClaimTimes>(claims.map((c) => [c.ns, { name: `${c.ns}/${c.doc.metadata.name}`, example: c.example }]));
       const responsiveFalse: Record<string, string> = {};
       const xrNames = new Set<string>();
+      const pvcs = new Map<string, { created: number; bound?: number }>();
       const deadline = start + opts.readyTimeoutMs;
       let allReadyAt: number | undefined;
+      let allBoundAt: number | undefined;
       let lastXrs: Obj[] = [];
       for (;;) {
         const now = Date.now();
-        const [got, xrs] = await Promise.all([cp.list(CLAIMS), cp.list(XRS)]).catch(() => [[], []] as Obj[][]); // a slow apiserver: next round
-        for (const c of got) {
+        // A slow apiserver: the next round. The v2 XR is the applied object itself.
+        const [got, xrs, pvcList] = await Promise.all([
+          cp.list(api.claims),
+          apiName === 'legacy' ? cp.list(api.xrs) : Promise.resolve(undefined),
+          cp.list('pvc'),
+        ]).catch(() => [[], [], []] as (Obj[] | undefined)[]);
+        const xrList = xrs ?? got ?? [];
+        for (const c of got ?? []) {
           const t = times.get(c.metadata.namespace);
           if (!t) continue;
           const s = (now - start) / 1000;
           if (t.synced === undefined && cond(c, 'Synced')?.status === 'True') t.synced = s;
           if (t.ready === undefined && cond(c, 'Ready')?.status === 'True') t.ready = s;
           if (t.running === undefined && c.status?.phase === 'Running') t.running = s;
-          if (c.spec?.resourceRef?.name) xrNames.add(c.spec.resourceRef.name);
+          if (apiName === 'legacy' && c.spec?.resourceRef?.name) xrNames.add(c.spec.resourceRef.name);
+          if (apiName === 'v2') xrNames.add(c.metadata.name);
         }
-        if (xrs.length) lastXrs = xrs;
-        for (const x of xrs) {
+        if (xrList.length) lastXrs = xrList;
+        for (const x of xrList) {
+          const key = apiName === 'legacy' ? x.metadata.labels?.['crossplane.io/claim-namespace'] : x.metadata.namespace;
           const r = cond(x, 'Responsive');
-          if (r?.status === 'False' && xrNames.has(x.metadata.name) && !responsiveFalse[x.metadata.name]) responsiveFalse[x.metadata.name] = `${r.reason}: ${r.message}`;
+          const id = apiName === 'legacy' ? x.metadata.name : `${x.metadata.namespace}/${x.metadata.name}`;
+          if (r?.status === 'False' && times.has(key) && !responsiveFalse[id]) responsiveFalse[id] = `${r.reason}: ${r.message}`;
         }
+        for (const p of pvcList ?? []) {
+          if (!times.has(p.metadata.namespace)) continue;
+          const id = `${p.metadata.namespace}/${p.metadata.name}`;
+          const v = pvcs.get(id) ?? { created: Date.parse(p.metadata.creationTimestamp) };
+          if (v.bound === undefined && p.status?.phase === 'Bound') v.bound = now;
+          pvcs.set(id, v);
+        }
+        if (allBoundAt === undefined && [...pvcs.values()].filter((v) => v.bound !== undefined).length >= planned.length) allBoundAt = now;
         const pending = [...times.values()].filter((t) => t.ready === undefined || t.running === undefined);
         if (pending.length === 0) {
           allReadyAt = now;
@@ -347,18 +578,30 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
         if (now > deadline) break;
         await sleep(n > 50 ? 3000 : 1500);
       }
-      const after = await snapshot(cp);
+      const after = await snapshot(cp, filter);
       const attr = opts.debug ? attribution(cp, logOffset, xrNames) : undefined;
       // Nothing dropped: the composed resources each XR of the batch holds, by example (distinct counts).
       const composed: Record<string, Record<string, number>> = {};
       for (const x of lastXrs) {
-        const t = times.get(x.metadata.labels?.['crossplane.io/claim-namespace']);
+        const t = times.get(apiName === 'legacy' ? x.metadata.labels?.['crossplane.io/claim-namespace'] : x.metadata.namespace);
         if (!t) continue;
-        const k = String((x.spec?.resourceRefs ?? []).length);
+        const k = String((apiName === 'legacy' ? x.spec?.resourceRefs : x.spec?.crossplane?.resourceRefs)?.length ?? 0);
         composed[t.example] = { ...(composed[t.example] ?? {}), [k]: (composed[t.example]?.[k] ?? 0) + 1 };
       }
       const notReady = [...times.values()].filter((t) => t.ready === undefined || t.running === undefined).map((t) => t.name);
       all.push(...claims.map((c) => ({ ns: c.ns, name: c.doc.metadata.name as string })));
+      const inBatch = (id: string) => times.has(id.split('/')[0]!);
+      const volumes: VolumeFigures = {
+        provisioner,
+        madeAhead,
+        ...(madeAheadSeconds !== undefined ? { madeAheadSeconds } : {}),
+        planned: planned.length,
+        madeReactively: [...madeReactively].filter((id) => !reactiveBefore.has(id) && inBatch(id)).length,
+        pvcs: pvcs.size,
+        bound: [...pvcs.values()].filter((v) => v.bound !== undefined).length,
+        ...(allBoundAt !== undefined ? { allBoundSeconds: round((allBoundAt - start) / 1000) } : {}),
+        bindLagSeconds: [...pvcs.values()].filter((v) => v.bound !== undefined).map((v) => round(Math.max(0, v.bound! - v.created) / 1000)),
+      };
       const b: BatchResult = {
         claims: n,
         clustersInFlight: all.length,
@@ -371,10 +614,12 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
         responsiveFalse,
         composedPerXr: composed,
         cpuSecondsUntilReady: cpuDelta(before, after),
+        volumes,
         ...(attr ? { attribution: attr.counts } : {}),
       };
       batches.push(b);
       log(`batch ${bi}: ${n - notReady.length}/${n} Ready+Running${b.allReadySeconds ? ` in ${b.allReadySeconds} s` : ''}; breaker events/claim ${b.breakerEventsPerClaim}, opens ${b.breakerOpens}, Responsive=False on ${Object.keys(responsiveFalse).length}`);
+      log(`batch ${bi}: volumes: ${volumeLine(volumes)}`);
     }
     } catch (err) {
       // A later batch failing (e.g. a loaded apiserver refusing) keeps the figures of the earlier ones.
@@ -385,43 +630,54 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
     let steady: SteadyResult | undefined;
     if (opts.steadySeconds > 0 && all.length > 0) {
       await sleep(15_000); // let the last statuses settle
-      const a = await snapshot(cp);
+      const mine = new Set(all.map((c) => `${c.ns}/${c.name}`));
+      const countRunning = async () => (await cp.list(api.claims).catch(() => [] as Obj[])).filter((c) => mine.has(`${c.metadata.namespace}/${c.metadata.name}`) && running(c)).length;
+      const runningAtStart = await countRunning();
+      if (runningAtStart < all.length) log(`steady-state window starts with ${all.length - runningAtStart} of ${all.length} clusters not Ready+Running (the batch limit passed): not a true steady state`);
+      const a = await snapshot(cp, filter);
       await sleep(opts.steadySeconds * 1000);
-      const b = await snapshot(cp);
+      const b = await snapshot(cp, filter);
+      const runningAtEnd = await countRunning();
       const secs = (b.at - a.at) / 1000;
       const cpu = cpuDelta(a, b);
+      const pct = Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round((100 * v) / secs, 2)]));
       steady = {
         seconds: round(secs),
         clusters: all.length,
+        runningAtStart,
+        runningAtEnd,
+        steady: runningAtStart === all.length && runningAtEnd === all.length,
         callsPerClusterPerMinute: round(((b.calls - a.calls) / all.length) * (60 / secs), 2),
         breakerEventsPerClusterPerMinute: round(((b.breakerEvents - a.breakerEvents) / all.length) * (60 / secs), 2),
         cpuSeconds: cpu,
-        cpuPercentOfOneCore: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round((100 * v) / secs, 2)])),
+        cpuPercentOfOneCore: pct,
+        cpuPercentPer100Clusters: Object.fromEntries(Object.entries(pct).map(([k, v]) => [k, per100Clusters(v, all.length)])),
       };
-      log(`steady ${steady.seconds} s with ${all.length} clusters: ${steady.callsPerClusterPerMinute} calls/cluster/min, CPU % ${JSON.stringify(steady.cpuPercentOfOneCore)}`);
+      log(`steady ${steady.seconds} s with ${all.length} clusters (${steady.steady ? 'all Ready+Running throughout' : `Ready+Running ${runningAtStart} at the start, ${runningAtEnd} at the end`}): ${steady.callsPerClusterPerMinute} calls/cluster/min, CPU % ${JSON.stringify(steady.cpuPercentOfOneCore)}, per 100 clusters ${JSON.stringify(steady.cpuPercentPer100Clusters)}`);
     }
 
     let roll: RollResult | undefined;
     if (opts.roll && all[0] && !error) {
       try {
       const { ns, name } = all[0];
-      const claim = await cp.get(CLAIMS, name, ns);
-      const xr = claim?.spec?.resourceRef?.name as string;
-      const a = await snapshot(cp);
+      const claim = await cp.get(api.claims, name, ns);
+      const xr = apiName === 'legacy' ? (claim?.spec?.resourceRef?.name as string) : name;
+      const getXr = () => (apiName === 'legacy' ? cp.get(api.xrs, xr) : cp.get(api.xrs, name, ns));
+      const a = await snapshot(cp, filter);
       const off = opts.debug ? attribution(cp, 0, new Set()).end : 0;
       const start = Date.now();
       const phases: string[] = [];
       let responsive: string | undefined;
-      await cp.k(['patch', CLAIMS, name, '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { image: { tag: 'v1.0.1' } } })]);
+      await cp.k(['patch', api.claims, name, '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { image: { tag: 'v1.0.1' } } })]);
       await waitFor('the roll to finish (phase Updating seen, then Running)', async () => {
-        const [c, x] = await Promise.all([cp.get(CLAIMS, name, ns), cp.get(XRS, xr)]);
+        const [c, x] = await Promise.all([cp.get(api.claims, name, ns), getXr()]);
         const p = String(c?.status?.phase);
         if (phases[phases.length - 1] !== p) phases.push(p);
         const r = cond(x, 'Responsive');
         if (r?.status === 'False' && !responsive) responsive = `${r.reason}: ${r.message}`;
         return phases.includes('Updating') && p === 'Running' && cond(c, 'Ready')?.status === 'True';
       }, 600_000, 500);
-      const b = await snapshot(cp);
+      const b = await snapshot(cp, filter);
       roll = {
         claim: `${ns}/${name}`,
         seconds: round((Date.now() - start) / 1000),
@@ -439,7 +695,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
     }
 
     return {
-      options: { batches: opts.batches, mode: opts.mode, breaker: opts.breaker, steadySeconds: opts.steadySeconds, roll: opts.roll, debug: opts.debug, readyTimeoutMs: opts.readyTimeoutMs },
+      options: { batches: opts.batches, api: apiName, mode: opts.mode, breaker: opts.breaker, provisioner, steadySeconds: opts.steadySeconds, roll: opts.roll, debug: opts.debug, readyTimeoutMs: opts.readyTimeoutMs },
       startedAt,
       machine,
       bootSeconds,
@@ -459,28 +715,42 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
   }
 }
 
+/** p50 / p95 / max of the defined values, or n/a. */
+export function ppm(xs: (number | undefined)[]): string {
+  const v = xs.filter((x): x is number => x !== undefined);
+  return v.length ? `${percentile(v, 50)} / ${percentile(v, 95)} / ${Math.max(...v)}` : 'n/a';
+}
+
+/** A batch's volume figures in one line. */
+export function volumeLine(v: VolumeFigures): string {
+  const ahead = v.provisioner === 'ahead' ? `${v.madeAhead} PersistentVolumes created ahead in ${v.madeAheadSeconds ?? '?'} s, ${v.madeReactively} made reactively; ` : `${v.madeReactively} PersistentVolumes made reactively; `;
+  return `${ahead}${v.bound} of ${v.planned} planned claims seen Bound (${v.pvcs} seen)${v.allBoundSeconds !== undefined ? `, the last ${v.allBoundSeconds} s after the apply` : ''}; creation→Bound p50/p95/max ${ppm(v.bindLagSeconds)} s`;
+}
+
 /** The result as markdown: one table per run. */
 export function markdown(r: ScaleResult): string {
   const o = r.options;
+  const api = APIS[o.api ?? 'legacy'];
+  const unit = (o.api ?? 'legacy') === 'legacy' ? 'claim' : 'XR';
   const lines = [
-    `### ${o.mode} mode, legacy API (claims), Crossplane ${o.breaker === 'default' ? 'default circuit breaker (burst 100, refill 1/s)' : 'tuned circuit breaker (burst 1000, refill 20/s)'}`,
+    `### ${o.mode} mode, ${api.label}, Crossplane ${o.breaker === 'default' ? 'default circuit breaker (burst 100, refill 1/s)' : 'tuned circuit breaker (burst 1000, refill 20/s)'}, volumes ${(o.provisioner ?? 'ahead') === 'ahead' ? 'made ahead' : 'made reactively'}`,
     '',
     `${r.startedAt}; ${r.machine}; control plane up in ${r.bootSeconds} s.`,
     '',
-    '| batch | clusters in flight | all Ready+Running | apply→Synced p50/p95/max s | apply→Ready p50/p95/max s | apply→Running p50/p95/max s | RunFunction calls per claim until Ready | breaker events per claim | breaker opens | XRs with Responsive=False | CPU s until Ready (function / Crossplane / provider / apiserver) |',
+    `| batch | clusters in flight | all Ready+Running | apply→Synced p50/p95/max s | apply→Ready p50/p95/max s | apply→Running p50/p95/max s | RunFunction calls per ${unit} until Ready | breaker events per ${unit} | breaker opens | XRs with Responsive=False | CPU s until Ready (function / Crossplane / provider / apiserver) |`,
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
-  const ppm = (xs: (number | undefined)[]) => {
-    const v = xs.filter((x): x is number => x !== undefined);
-    return v.length ? `${percentile(v, 50)} / ${percentile(v, 95)} / ${Math.max(...v)}` : 'n/a';
-  };
   for (const b of r.batches) {
     const c = b.cpuSecondsUntilReady;
     lines.push(`| ${b.claims} | ${b.clustersInFlight} | ${b.claims - b.notReady.length}/${b.claims}${b.allReadySeconds ? ` in ${b.allReadySeconds} s` : ''} | ${ppm(b.times.map((t) => t.synced))} | ${ppm(b.times.map((t) => t.ready))} | ${ppm(b.times.map((t) => t.running))} | ${b.callsPerClaimUntilReady} | ${b.breakerEventsPerClaim} | ${b.breakerOpens} | ${Object.keys(b.responsiveFalse).length} | ${c['function-streambus']} / ${c.crossplane} / ${c['provider-kubernetes']} / ${c['kube-apiserver']} |`);
   }
+  for (const b of r.batches) if (b.volumes) lines.push('', `Batch of ${b.claims}, volumes: ${volumeLine(b.volumes)}.`);
   if (r.steady) {
     const s = r.steady;
-    lines.push('', `Steady state over ${s.seconds} s with ${s.clusters} clusters: ${s.callsPerClusterPerMinute} RunFunction calls per cluster per minute, ${s.breakerEventsPerClusterPerMinute} breaker events per cluster per minute; CPU seconds (percent of one core): ${Object.entries(s.cpuSeconds).map(([k, v]) => `${k} ${v} (${s.cpuPercentOfOneCore[k]} %)`).join(', ')}.`);
+    const state = s.steady
+      ? `every cluster Ready with phase Running at its start and end`
+      : `**not a steady state**: Ready+Running ${s.runningAtStart} of ${s.clusters} at its start, ${s.runningAtEnd} at its end (the batch limit passed)`;
+    lines.push('', `Steady-state window of ${s.seconds} s with ${s.clusters} clusters (${state}): ${s.callsPerClusterPerMinute} RunFunction calls per cluster per minute, ${s.breakerEventsPerClusterPerMinute} breaker events per cluster per minute; CPU seconds (percent of one core; per 100 clusters): ${Object.entries(s.cpuSeconds).map(([k, v]) => `${k} ${v} (${s.cpuPercentOfOneCore[k]} %; ${s.cpuPercentPer100Clusters?.[k] ?? '?'} %)`).join(', ')}.`);
   }
   if (r.roll) {
     const x = r.roll;
@@ -499,13 +769,22 @@ export function markdown(r: ScaleResult): string {
   return lines.join('\n');
 }
 
-async function main(): Promise<void> {
+const oneOf = <T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T => {
+  if (v === undefined || !(allowed as readonly string[]).includes(v)) throw new Error(`--${flag} must be one of ${allowed.join(', ')} (got ${v})`);
+  return v as T;
+};
+
+/** The command line as options (without log); throws on an unknown value instead of falling back silently. */
+export function parseCli(argv: string[]): Omit<ScaleOptions, 'log'> & { out?: string; json?: string } {
   const { values } = parseArgs({
+    args: argv,
     options: {
       batches: { type: 'string', default: '1,20,100' },
+      api: { type: 'string', default: 'legacy' },
       mode: { type: 'string', default: 'Object' },
       breaker: { type: 'string', default: 'default' },
-      steady: { type: 'string', default: '120' },
+      provisioner: { type: 'string', default: 'ahead' },
+      steady: { type: 'string', default: '600' },
       roll: { type: 'boolean', default: false },
       debug: { type: 'boolean', default: false },
       timeout: { type: 'string', default: '900' },
@@ -513,20 +792,35 @@ async function main(): Promise<void> {
       json: { type: 'string' },
     },
   });
-  const r = await runScale({
-    batches: values.batches!.split(',').map(Number),
-    mode: values.mode === 'Direct' ? 'Direct' : 'Object',
-    breaker: values.breaker === 'tuned' ? 'tuned' : 'default',
-    steadySeconds: Number(values.steady),
+  const batches = values.batches!.split(',').map(Number);
+  if (batches.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--batches must be positive integers, e.g. 1,20,100 (got ${values.batches})`);
+  const num = (flag: string, v: string | undefined) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`--${flag} must be a number of seconds (got ${v})`);
+    return n;
+  };
+  return {
+    batches,
+    api: oneOf('api', values.api === 'namespaced' ? 'v2' : values.api, ['legacy', 'v2'] as const),
+    mode: oneOf('mode', values.mode, ['Object', 'Direct'] as const),
+    breaker: oneOf('breaker', values.breaker, ['default', 'tuned'] as const),
+    provisioner: oneOf('provisioner', values.provisioner, ['ahead', 'reactive'] as const),
+    steadySeconds: num('steady', values.steady),
     roll: !!values.roll,
     debug: !!values.debug,
-    readyTimeoutMs: Number(values.timeout) * 1000,
-    log: (s) => process.stderr.write(`[scale ${new Date().toISOString().slice(11, 19)}] ${s}\n`),
-  });
+    readyTimeoutMs: num('timeout', values.timeout) * 1000,
+    ...(values.out ? { out: values.out } : {}),
+    ...(values.json ? { json: values.json } : {}),
+  };
+}
+
+async function main(): Promise<void> {
+  const { out, json, ...opts } = parseCli(process.argv.slice(2));
+  const r = await runScale({ ...opts, log: (s) => process.stderr.write(`[scale ${new Date().toISOString().slice(11, 19)}] ${s}\n`) });
   const md = markdown(r);
   process.stdout.write(`${md}\n`);
-  if (values.json) writeFileSync(values.json, JSON.stringify(r, null, 2));
-  if (values.out) writeFileSync(values.out, `${existsSync(values.out) ? readFileSync(values.out, 'utf8') : ''}\n${md}\n`);
+  if (json) writeFileSync(json, JSON.stringify(r, null, 2));
+  if (out) writeFileSync(out, `${existsSync(out) ? readFileSync(out, 'utf8') : ''}\n${md}\n`);
   process.stderr.write(`Crossplane ${CROSSPLANE_VERSION}\n`);
 }
 

@@ -1,9 +1,9 @@
 /**
  * Smoke of the claim-scale benchmark (bench/scale.ts, `npm run bench:scale`) on the real control plane (real
  * kube-apiserver, Crossplane v2.2.1 with its default circuit-breaker flags, provider-kubernetes v1.2.1, kwok nodes):
- * a few claims applied at once in Direct mode all become Ready with phase Running without opening Crossplane's XR
- * circuit breaker (docs/install.md: Direct mode holds Crossplane's default flags; Object mode does not, see
- * bench/RESULTS.md), and the benchmark measures what it reports. No timing gate: the figures are printed, the full run
+ * a few claims applied at once in Direct mode, their volumes made ahead and pre-bound, all become Ready with phase
+ * Running without opening Crossplane's XR circuit breaker (docs/install.md: Direct mode holds Crossplane's default
+ * flags; Object mode does not, see bench/RESULTS.md), and the benchmark measures what it reports. No timing gate: the figures are printed, the full run
  * goes to bench/RESULTS.md.
  */
 import { spawnSync } from 'node:child_process';
@@ -22,11 +22,13 @@ const rendered = (example: string): number => {
 const available = controlPlaneAvailable();
 
 describe.skipIf(!available)('claim-scale benchmark smoke (real control plane)', () => {
-  it('three Direct-mode claims applied at once become Ready and Running with the default circuit breaker closed; calls, CPU and breaker events are measured', async () => {
+  it('three Direct-mode claims applied at once become Ready and Running with the default circuit breaker closed; their volumes were made ahead; calls, CPU and breaker events are measured', async () => {
     const r = await runScale({
       batches: [3],
+      api: 'legacy',
       mode: 'Direct',
       breaker: 'default',
+      provisioner: 'ahead',
       steadySeconds: 20,
       roll: false,
       debug: false,
@@ -48,6 +50,15 @@ describe.skipIf(!available)('claim-scale benchmark smoke (real control plane)', 
     expect(b!.cpuSecondsUntilReady['function-streambus']).toBeGreaterThan(0);
     expect(r.functionPeakRssMiB).toBeGreaterThan(0);
     expect(r.steady?.clusters).toBe(3);
+    expect(r.steady?.runningAtStart).toBe(3);
+    expect(r.steady?.cpuPercentPer100Clusters['function-streambus']).toBeGreaterThanOrEqual(0);
+    // The volumes were made ahead for exactly the claims the StatefulSets made (3 + 1 + 5 brokers, data and raft
+    // each), the PV controller bound every one, and the reactive loop had nothing left to do.
+    expect(b!.volumes.planned).toBe(18);
+    expect(b!.volumes.madeAhead).toBe(18);
+    expect(b!.volumes.pvcs).toBe(18);
+    expect(b!.volumes.bound).toBe(18);
+    expect(b!.volumes.madeReactively).toBe(0);
     // Nothing dropped: every XR holds every resource the render composes for its example.
     for (const ex of ['minimal', 'dev', 'production']) expect(b!.composedPerXr[ex], ex).toEqual({ [String(rendered(ex))]: 1 });
     // Crossplane's default circuit breaker (burst 100, refill 1/s) stayed closed for every XR.
