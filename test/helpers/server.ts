@@ -3,11 +3,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { expect } from 'vitest';
 import {
   FunctionRunnerServiceService,
+  Severity,
   type RunFunctionRequest,
   type RunFunctionResponse,
 } from '@crossplane-org/function-sdk-typescript';
+import { EXAMPLES, clone, exampleXr, request } from './fixtures.js';
 import { ROOT } from './tools.js';
 
 export const MAIN = join(ROOT, 'dist', 'src', 'main.js');
@@ -108,4 +111,26 @@ export function runFunction(c: grpc.Client, req: Partial<RunFunctionRequest>): P
       (err, rsp) => (err ? reject(err) : resolve(rsp)),
     );
   });
+}
+
+/** A response as plain JSON, for deep equality across two servers. */
+export const plainResponse = (rsp: RunFunctionResponse): unknown => JSON.parse(JSON.stringify(rsp));
+
+/**
+ * Asserts that server `t` answers every example without a FATAL, composes at least four resources and answers exactly
+ * as the reference server `ref` does; then that a bad spec (replicas 0) gets a FATAL from `t`, which is returned.
+ */
+export async function expectSameAnswersAsReference(t: grpc.Client, ref: grpc.Client, tag?: (example: string) => string): Promise<RunFunctionResponse> {
+  for (const name of EXAMPLES) {
+    const req = request(exampleXr(name), tag ? { tag: tag(name) } : undefined);
+    const got = await runFunction(t, req);
+    expect(got.results.filter((r) => r.severity === Severity.SEVERITY_FATAL), name).toEqual([]);
+    expect(Object.keys(got.desired!.resources).length, name).toBeGreaterThanOrEqual(4);
+    expect(plainResponse(got), name).toEqual(plainResponse(await runFunction(ref, req)));
+  }
+  const bad = clone(exampleXr('minimal')) as Record<string, any>;
+  bad.spec.replicas = 0;
+  const fatal = await runFunction(t, request(bad));
+  expect(fatal.results[0]!.severity).toBe(Severity.SEVERITY_FATAL);
+  return fatal;
 }
