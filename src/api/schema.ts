@@ -548,7 +548,7 @@ export const FUNCTION_INPUT_KIND = 'Input';
 export const DEFAULT_DENIED_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease', 'crossplane-system'];
 
 /**
- * What a claim may ask for, decided by the platform team (src/function/policy.ts enforces it; each refusal is a
+ * What a claim may ask for, decided by the platform team (src/render/policy.ts enforces it; each refusal is a
  * FATAL result naming the claim's field and the policy). The defaults keep the seed examples working and refuse
  * what only a cluster administrator should decide.
  */

@@ -12,12 +12,11 @@
  *  - spec.claimRef points back at the claim.
  * Used by the render command and to keep the XR forms in examples/ in sync with their claims.
  */
+import { obj, type Obj } from '../k8s/json.js';
 import { createHash } from 'node:crypto';
 import { API_GROUP, API_VERSION, CLAIM_KIND, XR_KIND } from '../api/generate.js';
-import { CLAIM_NAME_LABEL, CLAIM_NAMESPACE_LABEL } from '../function/identity.js';
+import { CLAIM_NAME_LABEL, CLAIM_NAMESPACE_LABEL } from '../render/identity.js';
 
-type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined);
 
 /** The namespace kubectl puts a claim in when its manifest names none. */
 export const DEFAULT_CLAIM_NAMESPACE = 'default';

@@ -57,7 +57,7 @@ export function packageRoot(from = dirname(fileURLToPath(import.meta.url))): str
   }
 }
 
-/** The two APIs (see src/function/api.ts) and the Composition each renders with by default. */
+/** The two APIs (see src/render/identity.ts) and the Composition each renders with by default. */
 export const APIS = ['legacy', 'namespaced'] as const;
 export type Api = (typeof APIS)[number];
 export const DEFAULT_COMPOSITIONS: Record<Api, string> = {

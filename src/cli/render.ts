@@ -23,6 +23,7 @@
  *
  * Steps of other functions cannot run in-process: they are skipped and reported (desired state passes through).
  */
+import { obj, type Obj } from '../k8s/json.js';
 import {
   Capability,
   Ready,
@@ -39,8 +40,7 @@ import {
 import { FUNCTION_INPUT_GROUP, FUNCTION_INPUT_KIND, FUNCTION_INPUT_VERSION } from '../api/schema.js';
 import { runFunction } from '../function/handler.js';
 
-export type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined);
+export type { Obj };
 
 export const ANNOTATION_COMPOSITION_RESOURCE_NAME = 'crossplane.io/composition-resource-name';
 export const LABEL_COMPOSITE = 'crossplane.io/composite';

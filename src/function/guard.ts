@@ -18,10 +18,10 @@
 import type { RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
 import { DNS1123_SUBDOMAIN, labelValueProblem, qualifiedNameProblem, show } from '../k8s/names.js';
 import { SIGNED_QUANTITY } from '../k8s/quantity.js';
+import { fieldPath, isObj, type Obj } from '../k8s/json.js';
 
 export { qualifiedNameProblem } from '../k8s/names.js';
 
-type Obj = Record<string, unknown>;
 
 export interface Refusal {
   /** The pipeline step reported in the FATAL result (`<step>: <message>`). */
@@ -40,21 +40,6 @@ export const MAX_ANNOTATIONS_BYTES = 256 * 1024;
 export const MAX_XR_NAME_LENGTH = 253 - 1 - 32;
 
 
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-
-/** `a.b[0]["odd key"]`: identifiers dotted, anything else quoted in brackets, so a path is never ambiguous. */
-export function formatPath(segments: readonly (string | number)[]): string {
-  let out = '';
-  for (const s of segments) {
-    if (typeof s === 'number') out += `[${s}]`;
-    else if (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(s) && !RESERVED_KEYS.has(s)) out += out ? `.${s}` : s;
-    else out += `[${JSON.stringify(s.length > 64 ? `${s.slice(0, 64)}…` : s)}]`;
-  }
-  return out;
-}
-
 /** A container (object or array) still to visit; leaves are checked in place and never become nodes. */
 interface Node {
   value: object;
@@ -71,7 +56,7 @@ function pathOf(parent: Node | undefined, key: string | number | undefined): (st
 
 /** Shortens the path of a too-deep value to its first levels: the message must stay readable. */
 function shortPath(segments: (string | number)[], keep = 8): string {
-  return segments.length <= keep ? formatPath(segments) : `${formatPath(segments.slice(0, keep))}…`;
+  return segments.length <= keep ? fieldPath(segments) : `${fieldPath(segments.slice(0, keep))}…`;
 }
 
 interface WalkOptions {
@@ -89,21 +74,21 @@ function checkStructure(root: unknown, prefix: (string | number)[], opts: WalkOp
   const where = (parent: Node | undefined, key: string | number | undefined) => [...prefix, ...pathOf(parent, key)];
   const visit = (v: unknown, parent: Node | undefined, key: string | number | undefined, depth: number): string | undefined => {
     if (typeof v === 'number') {
-      return opts.finiteNumbers && !Number.isFinite(v) ? `${formatPath(where(parent, key))}: must be a finite number, got ${String(v)}` : undefined;
+      return opts.finiteNumbers && !Number.isFinite(v) ? `${fieldPath(where(parent, key))}: must be a finite number, got ${String(v)}` : undefined;
     }
     if (v === null || v === undefined || typeof v === 'string' || typeof v === 'boolean') return undefined;
-    if (typeof v !== 'object') return `${formatPath(where(parent, key))}: a ${typeof v} is not a JSON value`;
+    if (typeof v !== 'object') return `${fieldPath(where(parent, key))}: a ${typeof v} is not a JSON value`;
     if (depth >= MAX_DEPTH) return `${shortPath(where(parent, key))}: nested more than ${MAX_DEPTH} levels deep`;
     const proto: unknown = Object.getPrototypeOf(v);
     if (Array.isArray(v)) {
-      if (proto !== Array.prototype) return `${formatPath(where(parent, key))}: not a plain JSON array`;
+      if (proto !== Array.prototype) return `${fieldPath(where(parent, key))}: not a plain JSON array`;
     } else if (proto !== Object.prototype && proto !== null) {
       // A class instance (Date, Map, Buffer: in-process only), or a plain object whose prototype was replaced
       // through a "__proto__" key.
       const ctor = (proto as { constructor?: { name?: unknown } }).constructor;
       return typeof ctor?.name === 'string' && ctor.name !== 'Object'
-        ? `${formatPath(where(parent, key))}: a ${ctor.name} is not a JSON value`
-        : `${formatPath([...where(parent, key), '__proto__'])}: the key "__proto__" is not allowed`;
+        ? `${fieldPath(where(parent, key))}: a ${ctor.name} is not a JSON value`
+        : `${fieldPath([...where(parent, key), '__proto__'])}: the key "__proto__" is not allowed`;
     }
     stack.push({ value: v, parent, key, depth });
     return undefined;
@@ -121,7 +106,7 @@ function checkStructure(root: unknown, prefix: (string | number)[], opts: WalkOp
       continue;
     }
     for (const k of Object.keys(v)) {
-      if (k === '__proto__') return `${formatPath(where(n, k))}: the key "__proto__" is not allowed`;
+      if (k === '__proto__') return `${fieldPath(where(n, k))}: the key "__proto__" is not allowed`;
       const p = visit((v as Obj)[k], n, k, n.depth + 1);
       if (p) return p;
     }
@@ -165,13 +150,13 @@ function checkSpecSize(spec: Obj): string | undefined {
     if (total > MAX_SPEC_BYTES) break;
   }
   if (total <= MAX_SPEC_BYTES) return undefined;
-  return `${formatPath(['spec', largest[0]])}: more than ${kib(largest[1])}; a StreamBusCluster spec holds at most ${kib(MAX_SPEC_BYTES)}`;
+  return `${fieldPath(['spec', largest[0]])}: more than ${kib(largest[1])}; a StreamBusCluster spec holds at most ${kib(MAX_SPEC_BYTES)}`;
 }
 
 function checkLabelMap(field: string, m: unknown): string | undefined {
   if (!isObj(m)) return undefined; // the schema reports the type
   for (const [k, v] of Object.entries(m)) {
-    const where = formatPath(['spec', field, k]);
+    const where = fieldPath(['spec', field, k]);
     const kp = qualifiedNameProblem(k);
     if (kp) return `${where}: ${show(k)} is not a valid label key: ${kp}`;
     if (typeof v === 'string') {
@@ -187,10 +172,10 @@ function checkAnnotationMap(field: string, m: unknown): string | undefined {
   let total = 0;
   for (const [k, v] of Object.entries(m)) {
     const kp = qualifiedNameProblem(k);
-    if (kp) return `${formatPath(['spec', field, k])}: ${show(k)} is not a valid annotation key: ${kp}`;
+    if (kp) return `${fieldPath(['spec', field, k])}: ${show(k)} is not a valid annotation key: ${kp}`;
     total += k.length + (typeof v === 'string' ? v.length : 0);
   }
-  if (total > MAX_ANNOTATIONS_BYTES) return `${formatPath(['spec', field])}: ${kib(total)} of annotations; Kubernetes allows at most ${kib(MAX_ANNOTATIONS_BYTES)}`;
+  if (total > MAX_ANNOTATIONS_BYTES) return `${fieldPath(['spec', field])}: ${kib(total)} of annotations; Kubernetes allows at most ${kib(MAX_ANNOTATIONS_BYTES)}`;
   return undefined;
 }
 
@@ -200,7 +185,7 @@ function checkResources(resources: unknown): string | undefined {
     const m = resources[kind];
     if (!isObj(m)) continue;
     for (const [name, q] of Object.entries(m)) {
-      const where = formatPath(['spec', 'resources', kind, name]);
+      const where = fieldPath(['spec', 'resources', kind, name]);
       const kp = qualifiedNameProblem(name);
       if (kp) return `${where}: ${show(name)} is not a valid resource name: ${kp}`;
       if (typeof q === 'string') {
@@ -218,7 +203,7 @@ function checkTolerations(tolerations: unknown): string | undefined {
     const key = (tolerations[i] as Obj | undefined)?.key;
     if (typeof key !== 'string' || key === '') continue;
     const kp = qualifiedNameProblem(key);
-    if (kp) return `${formatPath(['spec', 'tolerations', i, 'key'])}: ${show(key)} is not a valid taint key: ${kp}`;
+    if (kp) return `${fieldPath(['spec', 'tolerations', i, 'key'])}: ${show(key)} is not a valid taint key: ${kp}`;
   }
   return undefined;
 }

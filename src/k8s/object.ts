@@ -4,12 +4,12 @@
  * to the cluster can change). Cluster-scoped `kubernetes.crossplane.io/v1alpha2` for legacy XRs (Crossplane 1 and 2),
  * namespaced `kubernetes.m.crossplane.io/v1alpha1` for namespaced XRs (Crossplane 2, provider-kubernetes >= v1.0).
  */
+import { obj, type Obj } from './json.js';
+
 export const OBJECT_API_VERSION = 'kubernetes.crossplane.io/v1alpha2';
 export const NAMESPACED_OBJECT_API_VERSION = 'kubernetes.m.crossplane.io/v1alpha1';
 export const OBJECT_KIND = 'Object';
 
-type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined);
 
 export function isObject(o: Obj | undefined): boolean {
   return (

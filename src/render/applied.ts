@@ -15,13 +15,12 @@
  *
  * Everything read is `unknown` here: the planner checks it against the schema's bounds before using any of it.
  */
+import { obj, type Obj } from '../k8s/json.js';
 import { OBJECT_KIND, appliedManifest, isObject } from '../k8s/object.js';
 import { RAFT_CLAIM_TEMPLATES, type ClusterModel } from './model.js';
 
 export const APPLIED_ANNOTATION = 'streambus.io/applied';
 
-type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined);
 
 export interface AppliedTemplate {
   size: unknown;

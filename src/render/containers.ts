@@ -1,7 +1,7 @@
 /**
  * Names of the containers of a broker pod, and the pod annotations that refer to a container by name
  * (AppArmor and seccomp profiles). Kubernetes refuses a pod whose annotation names a container it does not have, so
- * such annotations are refused before rendering (src/function/policy.ts) — except those `compatAnnotationHook`
+ * such annotations are refused before rendering (src/render/policy.ts) — except those `compatAnnotationHook`
  * accepts: the hook where a rename (e.g. the seed example's `.../manager` AppArmor annotation, moved onto the
  * broker container) is handled.
  */

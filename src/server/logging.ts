@@ -8,12 +8,11 @@
  * XR's connection details carry endpoints today and may carry credentials tomorrow). A FATAL result's message is
  * logged: it names the refused field, and quotes at most a short, truncated value.
  */
+import { obj, type Obj } from '../k8s/json.js';
 import { pino, type Logger } from 'pino';
 import type { RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
-import { CLAIM_NAMESPACE_LABEL, CLAIM_NAME_LABEL } from '../function/identity.js';
+import { CLAIM_NAMESPACE_LABEL, CLAIM_NAME_LABEL } from '../render/identity.js';
 
-type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined);
 
 /** Longest identifier logged (a Kubernetes name is at most 253 characters). */
 const MAX_FIELD = 253;

@@ -1,8 +1,8 @@
-/** Adoption of running objects: the streambus.io/management-policies annotation (src/function/adoption.ts). */
+/** Adoption of running objects: the streambus.io/management-policies annotation (src/render/adoption.ts). */
 import { describe, expect, it } from 'vitest';
 import { Severity } from '@crossplane-org/function-sdk-typescript';
 import { runFunction } from '../../src/function/handler.js';
-import { MANAGEMENT_POLICIES_ANNOTATION } from '../../src/function/adoption.js';
+import { MANAGEMENT_POLICIES_ANNOTATION } from '../../src/render/adoption.js';
 import { claimToXr } from '../../src/cli/claim.js';
 import { clone, compositionInput, exampleXr, loadYaml, request } from '../helpers/fixtures.js';
 

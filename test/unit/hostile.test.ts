@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { Ready, RunFunctionRequest, RunFunctionResponse, Severity } from '@crossplane-org/function-sdk-typescript';
 import { runFunction } from '../../src/function/handler.js';
-import { MAX_DEPTH, checkRequest, formatPath, jsonSize, qualifiedNameProblem } from '../../src/function/guard.js';
+import { MAX_DEPTH, checkRequest, jsonSize, qualifiedNameProblem } from '../../src/function/guard.js';
+import { fieldPath } from '../../src/k8s/json.js';
 import { decodeRequest } from '../../src/server/codec.js';
 import { HOSTILE, PREVIOUS_DESIRED, namesField } from '../helpers/hostile.js';
 import { clone, exampleXr, request } from '../helpers/fixtures.js';
@@ -80,11 +81,11 @@ describe('injections the render neutralises (accepted, with no effect on what th
 });
 
 describe('the guard', () => {
-  it('formats paths unambiguously', () => {
-    expect(formatPath(['spec', 'podLabels', 'team'])).toBe('spec.podLabels.team');
-    expect(formatPath(['spec', 'podLabels', 'app.kubernetes.io/name'])).toBe('spec.podLabels["app.kubernetes.io/name"]');
-    expect(formatPath(['spec', 'tolerations', 0, 'key'])).toBe('spec.tolerations[0].key');
-    expect(formatPath(['spec', '__proto__'])).toBe('spec["__proto__"]');
+  it('formats paths unambiguously (the one field-path formatter, k8s/json.ts)', () => {
+    expect(fieldPath(['spec', 'podLabels', 'team'])).toBe('spec.podLabels.team');
+    expect(fieldPath(['spec', 'podLabels', 'app.kubernetes.io/name'])).toBe('spec.podLabels["app.kubernetes.io/name"]');
+    expect(fieldPath(['spec', 'tolerations', 0, 'key'])).toBe('spec.tolerations[0].key');
+    expect(fieldPath(['spec', '__proto__'])).toBe('spec["__proto__"]');
   });
 
   it.each([

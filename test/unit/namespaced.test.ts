@@ -6,9 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { Severity } from '@crossplane-org/function-sdk-typescript';
 import { runFunction } from '../../src/function/handler.js';
-import { resolveIdentity } from '../../src/function/identity.js';
-import { xrScope } from '../../src/function/api.js';
-import { NAMESPACED_OBJECT_API_VERSION, OBJECT_API_VERSION } from '../../src/function/wrap.js';
+import { resolveIdentity, xrScope } from '../../src/render/identity.js';
+import { NAMESPACED_OBJECT_API_VERSION, OBJECT_API_VERSION } from '../../src/render/wrap.js';
 import { clone, compositionInput, EXAMPLES, exampleXr, loadYaml, request } from '../helpers/fixtures.js';
 
 type Obj = Record<string, any>;

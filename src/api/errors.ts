@@ -1,20 +1,10 @@
 /** Turns validation failures into messages that name the offending field, e.g. `spec.replicas: must be ≥ 1`. */
 import type { z } from 'zod';
-
-/** `prefix.a[0]["odd/key"]`: identifiers dotted, any other key quoted in brackets, so a path is never ambiguous. */
-export function fieldPath(prefix: string, path: readonly PropertyKey[]): string {
-  let out = prefix;
-  for (const p of path) {
-    if (typeof p === 'number') out += `[${p}]`;
-    else if (/^[A-Za-z_$][A-Za-z0-9_$-]*$/.test(String(p))) out += `${out ? '.' : ''}${String(p)}`;
-    else out += `[${JSON.stringify(String(p).length > 64 ? `${String(p).slice(0, 64)}…` : String(p))}]`;
-  }
-  return out;
-}
+import { fieldPath } from '../k8s/json.js';
 
 export function formatZodError(prefix: string, err: z.ZodError, max = 5): string {
   const parts = err.issues.slice(0, max).map((i) => {
-    const where = fieldPath(prefix, collectPath(i));
+    const where = fieldPath(collectPath(i), prefix);
     return `${where}: ${describeIssue(i)}`;
   });
   if (err.issues.length > max) parts.push(`(${err.issues.length - max} more)`);

@@ -10,14 +10,12 @@
  *  - Failed    the cluster was up before and fewer than a quorum of brokers are ready.
  */
 import type { StreamBusClusterStatus } from '../api/schema.js';
-import { connectionDetails } from '../render/connection.js';
-import { clientEndpoints } from '../render/dataplane.js';
-import type { ClusterModel } from '../render/model.js';
-import type { Manifest } from '../render/index.js';
+import { sub } from '../k8s/json.js';
+import { connectionDetails } from './connection.js';
+import { clientEndpoints } from './dataplane.js';
+import type { ClusterModel } from './model.js';
+import type { Manifest } from './index.js';
 import { READINESS_RULES } from './readiness.js';
-
-type Obj = Record<string, unknown>;
-const sub = (o: Obj | undefined, k: string): Obj => (o && o[k] && typeof o[k] === 'object' ? (o[k] as Obj) : {});
 /** A count read from a live object: anyone can write there, so only a whole number 0..1,000,000 counts. */
 const num = (v: unknown): number => (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 1_000_000 ? v : 0);
 

@@ -2,12 +2,11 @@
  * Readiness of composed resources, one rule per kind, judged from the observed object.
  * Crossplane counts READY_UNSPECIFIED as not ready, so every composed resource gets an explicit decision.
  */
-import type { Manifest } from '../render/index.js';
+import type { Manifest } from './index.js';
+import { sub } from '../k8s/json.js';
 
 type Rule = (o: Manifest) => boolean;
-type Obj = Record<string, unknown>;
 const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
-const sub = (o: Obj, k: string): Obj => (o[k] && typeof o[k] === 'object' ? (o[k] as Obj) : {});
 
 /** Caught up: the controller has seen the object's current generation. */
 function observedCurrentGeneration(o: Manifest): boolean {

@@ -5,9 +5,9 @@
  */
 import type { FunctionInputSpec, StreamBusClusterSpec } from '../api/schema.js';
 import { imageRegistry, show } from '../k8s/names.js';
-import { compatAnnotationHook, podAnnotationContainerRefs, podContainerNames, SECCOMP_POD_ANNOTATION } from '../render/containers.js';
-import type { ClusterIdentity } from '../render/model.js';
-import { BROKER } from '../render/enforcement.js';
+import { compatAnnotationHook, podAnnotationContainerRefs, podContainerNames, SECCOMP_POD_ANNOTATION } from './containers.js';
+import type { ClusterIdentity } from './model.js';
+import { BROKER } from './enforcement.js';
 
 /** Profiles that confine a container: AppArmor (runtime/default, localhost/x) and seccomp (also docker/default). */
 const CONFINED = /^(runtime\/default|docker\/default|localhost\/[^\s]+)$/;

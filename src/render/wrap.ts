@@ -4,9 +4,9 @@
  * Crossplane 2). One render core serves both.
  */
 import type { FunctionInputSpec } from '../api/schema.js';
-import type { Composed, Manifest } from '../render/index.js';
+import type { Composed, Manifest } from './index.js';
 import { OBJECT_KIND, namespacedObjectWrapper, objectWrapper, observedManifestOf } from '../k8s/object.js';
-import type { ApiScope } from './api.js';
+import type { ApiScope } from './identity.js';
 
 export { NAMESPACED_OBJECT_API_VERSION, OBJECT_API_VERSION, OBJECT_KIND } from '../k8s/object.js';
 

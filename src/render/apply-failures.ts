@@ -7,10 +7,8 @@
  * composed resource's conditions and names each refused one — composition resource, kind, object and the
  * apiserver's reason — so the claim's first function condition (ResourcesApplied) tells a person what is wrong.
  */
-import type { Manifest } from '../render/index.js';
-
-type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined);
+import { obj, type Obj } from '../k8s/json.js';
+import type { Manifest } from './index.js';
 
 export interface ApplyFailure {
   /** Composition resource name (the desired-resource key), e.g. `statefulset`. */
@@ -33,10 +31,10 @@ function describe(resource: Obj): string {
 }
 
 /** Every observed composed resource whose Synced condition is False, in key order. */
-export function applyFailures(observed: Record<string, { resource?: Manifest } | undefined>): ApplyFailure[] {
+export function applyFailures(observed: Record<string, Manifest | undefined>): ApplyFailure[] {
   const out: ApplyFailure[] = [];
   for (const key of Object.keys(observed).sort()) {
-    const resource = obj(observed[key]?.resource);
+    const resource = obj(observed[key]);
     const conditions = obj(resource?.status)?.conditions;
     if (!resource || !Array.isArray(conditions)) continue;
     const synced = conditions.map(obj).find((c) => c?.type === 'Synced');
