@@ -217,7 +217,22 @@ describe.skipIf(!available || !operatorBin)('moving from the real StreamBus oper
         },
         300_000,
         2000,
-        async () => `${cp.logTail('streambus-operator', 15)}\n${JSON.stringify((await cp.get('statefulset', c.name, c.ns))?.status)}`,
+        // On a timeout, everything that could hold it up: the operator, the StatefulSet, each pod and claim, the
+        // namespace's events, the controllers that bind claims (kube-controller-manager) and make pods Ready (kwok).
+        async () => {
+          const pods = (await cp.list('pods', c.ns, `app.kubernetes.io/instance=${c.name}`)).map((p) => `${p.metadata.name} ${p.status?.phase} node=${p.spec.nodeName ?? '-'} ${((p.status?.conditions ?? []) as Obj[]).map((x) => `${x.type}=${x.status}${x.reason ? `(${x.reason})` : ''}`).join(',')}`);
+          const pvcs = (await cp.list('pvc', c.ns)).map((p) => `${p.metadata.name} ${p.status?.phase} ${p.spec.storageClassName ?? '-'} ${p.spec.resources?.requests?.storage} → ${p.spec.volumeName ?? '-'}`);
+          const events = (await cp.kubectl(['get', 'events', '-n', c.ns, '--sort-by=.lastTimestamp'])).stdout.split('\n').slice(-12).join('\n');
+          return [
+            cp.logTail('streambus-operator', 15),
+            `StatefulSet status: ${JSON.stringify((await cp.get('statefulset', c.name, c.ns))?.status)}`,
+            `pods:\n  ${pods.join('\n  ')}`,
+            `claims:\n  ${pvcs.join('\n  ')}`,
+            `events:\n${events}`,
+            cp.logTail('kube-controller-manager', 10),
+            cp.logTail('kwok', 10),
+          ].join('\n');
+        },
       );
       const cr = (await cp.get(XRS, c.name, c.ns))!;
       const sts = (await cp.get('statefulset', c.name, c.ns))!;
