@@ -57,6 +57,8 @@ const CONCURRENCY = [1, 16, 64];
 /** Where bench/RESULTS.md's claim-scale section (bench/scale.ts) begins; `--out` keeps it. */
 const SCALE_MARKER = '<!-- bench:scale -->';
 const COLD_STARTS = args.short ? 3 : 7;
+/** Seconds each started server is left without calls to measure what it costs idle (its own timers); full runs only. */
+const IDLE_SECONDS = args.short ? 0 : 60;
 
 type Obj = Record<string, any>;
 
@@ -205,6 +207,23 @@ async function stop(s: Server): Promise<void> {
     s.proc.once('exit', () => r());
     s.proc.kill('SIGKILL');
   });
+}
+
+/**
+ * Percent of one core a started server uses with no call at all, over IDLE_SECONDS (after 10 s to settle: the
+ * first seconds after a start hold compilation and GC): its utime + stime in /proc/<pid>/stat (every thread), in
+ * clock ticks of 10 ms. Not measured in short runs (10 s windows gave 0.2 % and 0.7 % for the same build).
+ */
+async function idleCpu(s: Server): Promise<number> {
+  const ticks = () => {
+    const f = readFileSync(`/proc/${s.proc.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return Number(f[11]) + Number(f[12]);
+  };
+  await new Promise((r) => setTimeout(r, 10_000));
+  const t0 = ticks();
+  const w0 = performance.now();
+  await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
+  return (((ticks() - t0) / 100) / ((performance.now() - w0) / 1000)) * 100;
 }
 
 function rssMb(pid: number): number {
@@ -418,8 +437,10 @@ async function main(): Promise<void> {
 
   // Load.
   const results: Record<string, Record<number, LoadResult>> = {};
+  const idle: Record<string, number> = {};
   for (const n of names) {
     const s = await start(n, reqs[n]!);
+    if (IDLE_SECONDS > 0) idle[n] = await idleCpu(s);
     results[n] = {};
     for (const c of CONCURRENCY) results[n]![c] = await load(s, reqs[n]!, c, c === 64 ? LONG_SECONDS : SECONDS);
     await stop(s);
@@ -447,6 +468,18 @@ async function main(): Promise<void> {
   log('| function | ms | vs floor | vs Go peer |');
   log('| --- | --- | --- | --- |');
   for (const n of Object.keys(cold)) log(`| ${n} | ${fmt(cold[n]!, 0)} | ${ratio(cold[n]!, cold.floor!)} | ${cold[GO] ? ratio(cold[n]!, cold[GO]) : 'n/a'} |`);
+  log();
+
+  log('## Idle (started, answered one call, then no call)');
+  log();
+  if (IDLE_SECONDS === 0) log('Not measured in a short run.');
+  else {
+    log(`Percent of one core over ${IDLE_SECONDS} s, from /proc/<pid>/stat (all threads; one clock tick is 10 ms, so ${fmt(100 / (IDLE_SECONDS * 100), 2)} % is one tick). What one function pod costs when nothing changes, whatever the number of clusters; a steady state per cluster (bench:scale) comes on top.`);
+    log();
+    log('| function | % of a core | vs floor |');
+    log('| --- | --- | --- |');
+    for (const n of names) log(`| ${n} | ${fmt(idle[n]!, 2)} | ${idle.floor! > 0 ? ratio(idle[n]!, idle.floor!) : 'n/a (floor 0)'} |`);
+  }
   log();
 
   const sizes = [3, 10, 100];
