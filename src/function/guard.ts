@@ -18,7 +18,7 @@
 import type { RunFunctionRequest } from '@crossplane-org/function-sdk-typescript';
 import { DNS1123_SUBDOMAIN, labelValueProblem, qualifiedNameProblem, show } from '../k8s/names.js';
 import { SIGNED_QUANTITY } from '../k8s/quantity.js';
-import { fieldPath, isObj, type Obj } from '../k8s/json.js';
+import { fieldPath, isObj, jsonSize, type Obj } from '../k8s/json.js';
 
 export { qualifiedNameProblem } from '../k8s/names.js';
 
@@ -112,29 +112,6 @@ function checkStructure(root: unknown, prefix: (string | number)[], opts: WalkOp
     }
   }
   return undefined;
-}
-
-/** Approximate JSON size of a value (keys, strings, numbers, punctuation), iteratively; stops counting past `stop`. */
-export function jsonSize(root: unknown, stop = Infinity): number {
-  let size = 0;
-  const stack: unknown[] = [root];
-  while (stack.length && size <= stop) {
-    const v = stack.pop();
-    if (typeof v === 'string') size += v.length + 2;
-    else if (typeof v === 'number') size += 8;
-    else if (typeof v === 'boolean' || v === null || v === undefined) size += 5;
-    else if (Array.isArray(v)) {
-      size += 2 + v.length;
-      for (const x of v) stack.push(x);
-    } else if (typeof v === 'object') {
-      size += 2;
-      for (const k in v) {
-        size += k.length + 4;
-        stack.push((v as Obj)[k]);
-      }
-    }
-  }
-  return size;
 }
 
 const kib = (n: number) => `${(n / 1024).toFixed(0)} KiB`;

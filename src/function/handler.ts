@@ -2,7 +2,8 @@
  * RunFunction: the Crossplane layer around the pure core, one straight script:
  *
  *   read     hostile-input guard (guard.ts), the observed XR, the function input, the observed and fetched resources
- *   decide   reconcile() (render/reconcile.ts): the cluster's whole outcome, as data
+ *   decide   reconcile() (render/reconcile.ts): the cluster's whole outcome, as data (its caches are sized here,
+ *            through the re-exported configureCaches)
  *   write    desired resources with readiness, the XR's status and connection details, conditions, results,
  *            the resources to fetch, the TTL
  *
@@ -19,43 +20,21 @@ import {
   type RunFunctionRequest,
   type RunFunctionResponse,
 } from '@crossplane-org/function-sdk-typescript';
-import { createHash } from 'node:crypto';
 import { FunctionInput } from '../api/schema.js';
 import { formatZodError } from '../api/errors.js';
 import { obj, type Obj } from '../k8s/json.js';
-import { reconcile, TTL_READY_SECONDS, type ComposedResource, type Manifest, type Memo, type OutcomeCondition, type Reconciled, type SpecResult } from '../render/reconcile.js';
-import { Lru } from './cache.js';
-import { checkRequest, jsonSize } from './guard.js';
+import { reconcile, TTL_READY_SECONDS, type Manifest, type OutcomeCondition, type Reconciled } from '../render/reconcile.js';
+import { checkRequest } from './guard.js';
 
-export { CA_REQUIREMENT, TTL_NOT_READY_SECONDS, TTL_READY_SECONDS } from '../render/reconcile.js';
-
-/**
- * Validated specs and rendered resources of recent calls (see cache.ts), bounded by entries and by approximate bytes;
- * sized by configureCaches. An entry over MAX_CACHE_ENTRY_BYTES (a spec over ~256 KiB; ordinary specs are a few KiB)
- * is never kept.
- */
-export const DEFAULT_CACHE_ENTRIES = 512;
-export const DEFAULT_CACHE_BYTES = 32 * 1024 * 1024;
-/** Largest entry either cache keeps: a spec of ~256 KiB (counted twice, strings at 2 bytes a character). */
-export const MAX_CACHE_ENTRY_BYTES = 1024 * 1024;
-const lru = <V>(entries: number, bytes: number) => new Lru<V>({ entries, maxBytes: bytes / 2, maxEntryBytes: Math.min(bytes / 16, MAX_CACHE_ENTRY_BYTES) });
-let specCache = lru<SpecResult>(DEFAULT_CACHE_ENTRIES, DEFAULT_CACHE_BYTES);
-let renderCache = lru<ComposedResource[]>(DEFAULT_CACHE_ENTRIES, DEFAULT_CACHE_BYTES);
-const memo: Memo = {
-  spec: (key, compute) => specCache.get(key, compute, () => key.length * 2),
-  // The core's key holds the whole spec: kept as its digest.
-  rendered: (key, compute) => renderCache.get(createHash('sha256').update(key).digest('base64'), compute, (v) => 2 * jsonSize(v, 64 * 1024 * 1024)),
-};
-
-/** Sets the number of XRs whose validated spec and rendered resources are kept, and their byte budget (0 disables caching). */
-export function configureCaches(entries: number, bytes = DEFAULT_CACHE_BYTES): void {
-  specCache = lru(entries, bytes);
-  renderCache = lru(entries, bytes);
-}
-
-export function cacheStats(): { hits: number; misses: number; size: number; bytes: number; skipped: number } {
-  return { hits: renderCache.hits, misses: renderCache.misses, size: renderCache.size, bytes: specCache.bytes + renderCache.bytes, skipped: renderCache.skipped + specCache.skipped };
-}
+export {
+  CA_REQUIREMENT,
+  DEFAULT_CACHE_BYTES,
+  DEFAULT_CACHE_ENTRIES,
+  TTL_NOT_READY_SECONDS,
+  TTL_READY_SECONDS,
+  cacheStats,
+  configureCaches,
+} from '../render/reconcile.js';
 
 /** read → reconcile → write. */
 export function runFunction(req: RunFunctionRequest): RunFunctionResponse {
@@ -77,7 +56,7 @@ export function runFunction(req: RunFunctionRequest): RunFunctionResponse {
 
   const observed: Record<string, Manifest | undefined> = {};
   for (const [key, r] of Object.entries(req.observed?.resources ?? {})) observed[key] = obj(r?.resource);
-  const outcome = reconcile({ xr, platform: input.data.spec, observed, required: requiredResources(req) }, memo);
+  const outcome = reconcile({ xr, platform: input.data.spec, observed, required: requiredResources(req) });
   if (!outcome.ok) return fatal(rsp, outcome.step, outcome.message, outcome.reason);
   return write(rsp, xr, outcome);
 }

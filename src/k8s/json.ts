@@ -29,3 +29,26 @@ export function fieldPath(segments: readonly PropertyKey[], prefix = ''): string
   }
   return out;
 }
+
+/** Approximate JSON size of a value (keys, strings, numbers, punctuation), iteratively; stops counting past `stop`. */
+export function jsonSize(root: unknown, stop = Infinity): number {
+  let size = 0;
+  const stack: unknown[] = [root];
+  while (stack.length && size <= stop) {
+    const v = stack.pop();
+    if (typeof v === 'string') size += v.length + 2;
+    else if (typeof v === 'number') size += 8;
+    else if (typeof v === 'boolean' || v === null || v === undefined) size += 5;
+    else if (Array.isArray(v)) {
+      size += 2 + v.length;
+      for (const x of v) stack.push(x);
+    } else if (typeof v === 'object') {
+      size += 2;
+      for (const k in v) {
+        size += k.length + 4;
+        stack.push((v as Obj)[k]);
+      }
+    }
+  }
+  return size;
+}

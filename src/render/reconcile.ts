@@ -9,15 +9,17 @@
  * Every decision is made here, in that order; the first refusal ends the call with `{ ok: false }` naming the step
  * and the field, and nothing is composed that cycle (the Crossplane layer passes the desired state through, so an
  * input error never drops a composed resource). Pure and deterministic: the same input gives the same outcome. The
- * optional `memo` lets the caller keep the results of the two costly pure steps (spec validation, rendering); a
- * memo must return what `compute` returns.
+ * results of the two costly pure steps (spec validation, rendering) of recent calls are kept in bounded caches
+ * (cache.ts), keyed by everything they depend on: a hit returns what a miss would compute (tested both ways).
  */
+import { createHash } from 'node:crypto';
 import { StreamBusClusterSpec, type FunctionInputSpec } from '../api/schema.js';
 import { formatZodError } from '../api/errors.js';
-import { obj, type Obj } from '../k8s/json.js';
+import { jsonSize, obj, type Obj } from '../k8s/json.js';
 import { managementPolicies, withManagementPolicies } from './adoption.js';
 import { readApplied } from './applied.js';
 import { applyFailureMessage, applyFailures, type ApplyFailure } from './apply-failures.js';
+import { Lru } from './cache.js';
 import { connectionDetails, connectionSecret } from './connection.js';
 import { dataBrokerPod, dataReplicated } from './dataplane.js';
 import { BROKER_VERSION, unenforcedFeatures } from './enforcement.js';
@@ -50,16 +52,35 @@ export interface ReconcileInput {
   required: Record<string, Manifest[] | undefined>;
 }
 
-export type SpecResult = ReturnType<typeof StreamBusClusterSpec.safeParse>;
+type SpecResult = ReturnType<typeof StreamBusClusterSpec.safeParse>;
 /** A composed resource as it goes out: its composition key, kind (of the manifest) and the resource (wrapped or raw). */
 export interface ComposedResource {
   key: string;
   kind: string;
   resource: Manifest;
 }
-export interface Memo {
-  spec?: (key: string, compute: () => SpecResult) => SpecResult;
-  rendered?: (key: string, compute: () => ComposedResource[]) => ComposedResource[];
+
+/**
+ * Validated specs and rendered resources of recent calls (see cache.ts), bounded by entries and by approximate bytes;
+ * sized by configureCaches. An entry over MAX_CACHE_ENTRY_BYTES (a spec over ~256 KiB; ordinary specs are a few KiB)
+ * is never kept.
+ */
+export const DEFAULT_CACHE_ENTRIES = 512;
+export const DEFAULT_CACHE_BYTES = 32 * 1024 * 1024;
+/** Largest entry either cache keeps: a spec of ~256 KiB (counted twice, strings at 2 bytes a character). */
+export const MAX_CACHE_ENTRY_BYTES = 1024 * 1024;
+const lru = <V>(entries: number, bytes: number) => new Lru<V>({ entries, maxBytes: bytes / 2, maxEntryBytes: Math.min(bytes / 16, MAX_CACHE_ENTRY_BYTES) });
+let specCache = lru<SpecResult>(DEFAULT_CACHE_ENTRIES, DEFAULT_CACHE_BYTES);
+let renderCache = lru<ComposedResource[]>(DEFAULT_CACHE_ENTRIES, DEFAULT_CACHE_BYTES);
+
+/** Sets the number of XRs whose validated spec and rendered resources are kept, and their byte budget (0 disables caching). */
+export function configureCaches(entries: number, bytes = DEFAULT_CACHE_BYTES): void {
+  specCache = lru(entries, bytes);
+  renderCache = lru(entries, bytes);
+}
+
+export function cacheStats(): { hits: number; misses: number; size: number; bytes: number; skipped: number } {
+  return { hits: renderCache.hits, misses: renderCache.misses, size: renderCache.size, bytes: specCache.bytes + renderCache.bytes, skipped: renderCache.skipped + specCache.skipped };
 }
 
 /** A condition on the XR and the claim. */
@@ -109,15 +130,14 @@ export type Outcome = Refused | Reconciled;
 const refuse = (step: string, message: string, reason = step): Refused => ({ ok: false, step, reason, message });
 const cond = (type: string, ok: boolean, reason: string, message: string): OutcomeCondition => ({ type, ok, reason, message });
 
-export function reconcile(input: ReconcileInput, memo: Memo = {}): Outcome {
+export function reconcile(input: ReconcileInput): Outcome {
   const { xr, platform, observed } = input;
   const id = resolveIdentity(xr);
   if (!id.ok) return refuse('ResolveIdentity', id.message);
 
   const rawSpec = xr.spec === undefined ? {} : stripCrossplaneFields(xr.spec);
   const specKey = JSON.stringify(rawSpec);
-  const parse = () => StreamBusClusterSpec.safeParse(rawSpec, { reportInput: true });
-  const parsed = memo.spec ? memo.spec(specKey, parse) : parse();
+  const parsed = specCache.get(specKey, () => StreamBusClusterSpec.safeParse(rawSpec, { reportInput: true }), () => specKey.length * 2);
   if (!parsed.success) return refuse('ValidateSpec', formatZodError('spec', parsed.error));
   const spec = parsed.data;
 
@@ -144,7 +164,8 @@ export function reconcile(input: ReconcileInput, memo: Memo = {}): Outcome {
   const ca = caCertificate(input.required[CA_REQUIREMENT], spec, id.identity.namespace);
   // Legacy (cluster-scoped, claims) or namespaced XR (Crossplane 2): see identity.ts.
   const scope = xrScope(xr);
-  const renderKey = JSON.stringify([
+  // The key holds the whole spec: kept as its digest.
+  const renderKey = createHash('sha256').update(JSON.stringify([
     id.xrName,
     id.identity,
     scope,
@@ -154,14 +175,14 @@ export function reconcile(input: ReconcileInput, memo: Memo = {}): Outcome {
     // What the planner may change: the count, the ports, the volumes, the quota and the Raft claim template's name.
     [model.replicas, model.ports, model.spec.storage, model.storageClass ?? null, model.quotaStorageBytes ?? null, model.names.raftClaimTemplate],
     ca.pem?.toString('base64') ?? null,
-  ]);
+  ])).digest('base64');
   const render = (): ComposedResource[] => {
     const composed = renderCluster(model);
     // A namespaced XR has no connection Secret of its own: its connection details are always a composed Secret.
     if (platform.mode === 'Direct' || scope === 'Namespaced') composed.push({ key: 'connection-secret', manifest: connectionSecret(model, connectionDetails(model, ca.pem)) });
     return composed.map((c) => ({ key: c.key, kind: String(c.manifest.kind), resource: withManagementPolicies(wrap(c, id.xrName, platform, scope), policies.policies) }));
   };
-  const rendered = memo.rendered ? memo.rendered(renderKey, render) : render();
+  const rendered = renderCache.get(renderKey, render, (v) => 2 * jsonSize(v, 64 * 1024 * 1024));
 
   // Readiness, status and what the cluster refused, from the observed resources.
   const seen = (key: string) => observedManifest(obj(observed[key]), platform.mode);

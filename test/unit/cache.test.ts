@@ -1,6 +1,6 @@
 /** The render and spec caches' LRU (src/function/cache.ts): bounded by entries and by approximate bytes. */
 import { describe, expect, it } from 'vitest';
-import { Lru } from '../../src/function/cache.js';
+import { Lru } from '../../src/render/cache.js';
 
 describe('Lru', () => {
   it('evicts the least recently used entry beyond its entry bound', () => {

@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { Ready, RunFunctionRequest, RunFunctionResponse, Severity } from '@crossplane-org/function-sdk-typescript';
 import { runFunction } from '../../src/function/handler.js';
-import { MAX_DEPTH, checkRequest, jsonSize, qualifiedNameProblem } from '../../src/function/guard.js';
-import { fieldPath } from '../../src/k8s/json.js';
+import { MAX_DEPTH, checkRequest, qualifiedNameProblem } from '../../src/function/guard.js';
+import { fieldPath, jsonSize } from '../../src/k8s/json.js';
 import { decodeRequest } from '../../src/server/codec.js';
 import { HOSTILE, PREVIOUS_DESIRED, namesField } from '../helpers/hostile.js';
 import { clone, exampleXr, request } from '../helpers/fixtures.js';

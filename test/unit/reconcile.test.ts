@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { FunctionInput, type FunctionInputSpec } from '../../src/api/schema.js';
-import { reconcile, TTL_NOT_READY_SECONDS, TTL_READY_SECONDS, type Memo, type Outcome, type Reconciled, type ReconcileInput } from '../../src/render/reconcile.js';
+import { cacheStats, configureCaches, DEFAULT_CACHE_ENTRIES, reconcile, TTL_NOT_READY_SECONDS, TTL_READY_SECONDS, type Outcome, type Reconciled, type ReconcileInput } from '../../src/render/reconcile.js';
 import { compositionInput, exampleXr } from '../helpers/fixtures.js';
 import { observedFor, type ClusterState } from '../helpers/observed.js';
 
@@ -228,18 +228,23 @@ describe('reconcile: the CA and the resources asked for', () => {
 });
 
 describe('reconcile is pure', () => {
-  it('the same input gives the same outcome, with or without a memo, and the input is not changed', () => {
-    for (const c of [{ name: '', example: 'production', state: {} }, { name: '', example: 'multi-tenant' }, { name: '', state: { sts: { readyReplicas: 2 } }, previousPhase: 'Running' }] as Case[]) {
-      const input = inputOf(c);
-      const before = structuredClone(input);
-      const plain = reconcile(input);
-      const store = new Map<string, unknown>();
-      const keep = <V>(key: string, compute: () => V): V => (store.has(key) ? (store.get(key) as V) : (store.set(key, compute()), store.get(key) as V));
-      const memo: Memo = { spec: keep, rendered: keep };
-      expect(reconcile(input, memo)).toEqual(plain);
-      expect(reconcile(input, memo)).toEqual(plain);
-      expect(store.size).toBe(2);
-      expect(input).toEqual(before);
+  it('the same input gives the same outcome, from its caches or not, and the input is not changed', () => {
+    try {
+      for (const c of [{ name: '', example: 'production', state: {} }, { name: '', example: 'multi-tenant' }, { name: '', state: { sts: { readyReplicas: 2 } }, previousPhase: 'Running' }] as Case[]) {
+        const input = inputOf(c);
+        const before = structuredClone(input);
+        configureCaches(0);
+        const plain = reconcile(input);
+        configureCaches(DEFAULT_CACHE_ENTRIES);
+        const first = reconcile(input);
+        const hits = cacheStats().hits;
+        expect(reconcile(input)).toEqual(plain);
+        expect(cacheStats().hits).toBe(hits + 1);
+        expect(first).toEqual(plain);
+        expect(input).toEqual(before);
+      }
+    } finally {
+      configureCaches(DEFAULT_CACHE_ENTRIES);
     }
   });
 });
