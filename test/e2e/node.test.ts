@@ -17,17 +17,24 @@
  * the test-only nodeSelector and toleration of the real node. Crossplane makes the Deployment, the headless Service and
  * the TLS Secrets itself; the node pulls the package's image from the harness's registry (through a relay: the
  * registry listens on the control plane's loopback) and Crossplane reaches the pod through CoreDNS (its resolv.conf
- * points there, ControlPlane.useClusterDns). Every claim below is composed by that function pod.
+ * points there, ControlPlane.useClusterDns). Every claim and namespaced XR below is composed by that function pod.
  *
  * Then the secure example as a claim: on these hosts (no AppArmor) the kubelet refuses its pods as written (its
  * AppArmor profile), which the test shows before it removes that one annotation; then brokers with the ghostunnel
  * sidecar (the image of scripts/build-images.sh) and an application through a ghostunnel client with a client
  * certificate. Then the production example as a claim (five brokers with the sidecar; the node labelled as its
- * streaming nodes are, its one-broker-per-host anti-affinity removed: there is one node). Last, one example (dev) as
- * a namespaced XR of the Crossplane 2 API: the legacy claims and XRD are deleted first (the claim and the v2 XR are the
- * same resource, streambusclusters.streambus.io); a pod-template change rolls its StatefulSet (Running → Updating →
- * Running, every acknowledged message still there), and a scale-out is refused by the function (StreamBus v1.0.1's
- * Raft membership is static: ReplicaChangeRefused). A three-broker roll is not asserted (see the comment there).
+ * streaming nodes are, its one-broker-per-host anti-affinity removed: there is one node).
+ *
+ * Last, the Crossplane 2 API: the legacy claims, their brokers' volume claims and the legacy XRD are deleted (the claim
+ * and the v2 namespaced XR are the same resource, streambusclusters.streambus.io; the volumes are recycled empty before
+ * namespaced XRs of the claims' names are applied), and the v2 API installed. The dev example as a namespaced XR
+ * becomes a broker pod; a pod-template change rolls its StatefulSet (Running → Updating → Running, every acknowledged
+ * message still there), and a scale-out is refused by the function (StreamBus v1.0.1's Raft membership is static:
+ * ReplicaChangeRefused). Then the minimal, secure and production examples as namespaced XRs (the same manifests and
+ * additions as their claims), applied together: broker pods (with the TLS sidecar for secure and production), each XR
+ * Running from real readiness, and an application each reading back every message through the XR's composed
+ * `<name>-connection` Secret (mutual TLS for secure and production). A three-broker roll is not asserted (see the
+ * comment there).
  *
  * Figures (node start-up, times to Running, message counts) are printed at the end and written to
  * .tmp/node-report.json.
@@ -80,6 +87,13 @@ const BROKER_REF = 'ghcr.io/gstreamio/streambus/broker:v1.0.1';
 /** The TLS sidecar's image (scripts/build-images.sh ghostunnel): the function input's tlsProxyImage. */
 const GHOSTUNNEL_ARCHIVE = join(ROOT, '.tools', 'images', 'ghostunnel.tar');
 const GHOSTUNNEL_REF = 'docker.io/ghostunnel/ghostunnel:v1.8.4';
+
+/**
+ * The secure example asks for AppArmor's runtime/default profile; a kubelet refuses such a pod on a host without
+ * AppArmor (the secure claim's test shows it), as these machines are.
+ */
+const APPARMOR_KEY = 'container.apparmor.security.beta.kubernetes.io/manager';
+const HOST_APPARMOR = existsSync('/sys/module/apparmor/parameters/enabled') && readFileSync('/sys/module/apparmor/parameters/enabled', 'utf8').trim() === 'Y';
 
 const functionName = (): string => (parse(readFileSync(join(ROOT, 'compositions/composition.yaml'), 'utf8')) as Obj).spec.pipeline[0].functionRef.name;
 const cond = (o: Obj | undefined, type: string): Obj | undefined => ((o?.status?.conditions ?? []) as Obj[]).find((c) => c.type === type);
@@ -336,15 +350,42 @@ describe.skipIf(!available)('on a real node (kubelet v1.34.1, containerd, CNI, k
   }, 900_000);
 
   // ------------------------------------------------------------------------------------------- a claim becomes brokers
-  /** The minimal example as a claim, with what this machine needs (see the test). */
-  const minimalOnNode = (): Obj => {
-    const c = parse(readFileSync(join(ROOT, 'examples/minimal/claim.yaml'), 'utf8')) as Obj;
+  /** An example manifest (examples/<example>/claim.yaml): a claim with the legacy API, a namespaced XR with the v2 API. */
+  const example = (name: string): Obj => parse(readFileSync(join(ROOT, 'examples', name, 'claim.yaml'), 'utf8')) as Obj;
+  /**
+   * What this machine needs, added to an example (nothing of it removed): the broker image imported on the node, the
+   * node's selector and toleration beside the example's own, and requests that fit 2 shared cores (three brokers
+   * asking for 500m CPU each would not leave room).
+   */
+  const onNode = (c: Obj): Obj => {
     const [repository, tag] = brokerImage.split(/:(?=[^:]+$)/);
     c.spec.image = { repository, tag, pullPolicy: 'Never' };
-    c.spec.nodeSelector = ON_REAL_NODE.nodeSelector;
-    c.spec.tolerations = ON_REAL_NODE.tolerations;
-    // Three brokers asking for 500m CPU each would not leave room on a 2-core shared machine.
+    c.spec.nodeSelector = { ...(c.spec.nodeSelector ?? {}), ...ON_REAL_NODE.nodeSelector };
+    c.spec.tolerations = [...(c.spec.tolerations ?? []), ...ON_REAL_NODE.tolerations];
     c.spec.resources = { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '1', memory: '1Gi' } };
+    return c;
+  };
+  /**
+   * A test PKI for a TLS example: a server certificate for its brokers' DNS names and its client Service's, the
+   * Secrets the example names (its certificate Secret, with ca.crt when it names no CA Secret; its CA Secret), and the
+   * application's Secret (in the client pods' namespace): a client certificate from that CA, and the CA as the
+   * connection Secret `conn` publishes it.
+   */
+  const examplePki = (c: Obj) => {
+    const name = c.metadata.name as string;
+    const ns = c.metadata.namespace as string;
+    const fqdn = (i: number) => `${name}-${i}.${name}-headless.${ns}.svc.cluster.local`;
+    const pki = makePki(Array.from({ length: c.spec.replicas as number }, (_, i) => `DNS:${fqdn(i)}`).concat([`DNS:${name}.${ns}.svc.cluster.local`, `DNS:${name}.${ns}.svc`]));
+    const pem = (f: string) => readFileSync(join(pki.dir, f)).toString('base64');
+    const tls = c.spec.security.tls as Obj;
+    const secrets: Obj[] = [{ apiVersion: 'v1', kind: 'Secret', metadata: { name: tls.certSecretName, namespace: ns }, type: 'kubernetes.io/tls', data: { 'tls.crt': pem('server.crt'), 'tls.key': pem('server.key'), ...(tls.caSecretName ? {} : { 'ca.crt': pem('ca.crt') }) } }];
+    if (tls.caSecretName) secrets.push({ apiVersion: 'v1', kind: 'Secret', metadata: { name: tls.caSecretName, namespace: ns }, data: { 'ca.crt': pem('ca.crt') } });
+    const appSecret = (secretName: string, conn: Obj): Obj => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: secretName, namespace: MIN_NS }, data: { 'tls.crt': pem('client.crt'), 'tls.key': pem('client.key'), 'ca.crt': conn.data['ca.crt'] } });
+    return { pki, fqdn, secrets, appSecret };
+  };
+  /** The minimal example as a claim, with what this machine needs and a connection Secret. */
+  const minimalOnNode = (): Obj => {
+    const c = onNode(example('minimal'));
     c.spec.writeConnectionSecretToRef = { name: `${c.metadata.name}-conn` };
     return c;
   };
@@ -580,24 +621,15 @@ describe.skipIf(!available)('on a real node (kubelet v1.34.1, containerd, CNI, k
     const imp = Date.now();
     await node.importArchive(GHOSTUNNEL_ARCHIVE, GHOSTUNNEL_REF);
     report.boot['ghostunnel-image'] = Date.now() - imp;
-    const c = parse(readFileSync(join(ROOT, 'examples/secure/claim.yaml'), 'utf8')) as Obj;
+    // What this machine needs, as for the minimal claim (onNode), and a connection Secret. Everything else is the
+    // example's.
+    const c = onNode(example('secure'));
     expect(c.metadata).toMatchObject({ name: SEC_NAME, namespace: SEC_NS });
-    // What this machine needs, as for the minimal claim: the broker image imported on the node, the node's selector
-    // and toleration, requests that fit 2 shared cores, a connection Secret. Everything else is the example's.
-    const [repository, tag] = brokerImage.split(/:(?=[^:]+$)/);
-    c.spec.image = { repository, tag, pullPolicy: 'Never' };
-    c.spec.nodeSelector = ON_REAL_NODE.nodeSelector;
-    c.spec.tolerations = ON_REAL_NODE.tolerations;
-    c.spec.resources = { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '1', memory: '1Gi' } };
     c.spec.writeConnectionSecretToRef = { name: `${SEC_NAME}-conn` };
     // The Secrets the example names: the brokers' certificate (for their DNS names) and the CA, from a test PKI.
-    const fqdn = (i: number) => `${SEC_NAME}-${i}.${SEC_NAME}-headless.${SEC_NS}.svc.cluster.local`;
-    const pki = makePki([0, 1, 2].map((i) => `DNS:${fqdn(i)}`).concat([`DNS:${SEC_NAME}.${SEC_NS}.svc.cluster.local`, `DNS:${SEC_NAME}.${SEC_NS}.svc`]));
-    const pem = (f: string) => readFileSync(join(pki.dir, f)).toString('base64');
-    await cp.apply([
-      { apiVersion: 'v1', kind: 'Secret', metadata: { name: c.spec.security.tls.certSecretName, namespace: SEC_NS }, type: 'kubernetes.io/tls', data: { 'tls.crt': pem('server.crt'), 'tls.key': pem('server.key') } },
-      { apiVersion: 'v1', kind: 'Secret', metadata: { name: c.spec.security.tls.caSecretName, namespace: SEC_NS }, data: { 'ca.crt': pem('ca.crt') } },
-    ]);
+    const { pki, fqdn, secrets, appSecret } = examplePki(c);
+    expect(secrets.map((x) => x.metadata.name)).toEqual([c.spec.security.tls.certSecretName, c.spec.security.tls.caSecretName]);
+    await cp.apply(secrets);
     await node.addLocalVolumes(c.spec.storage.class, [c.spec.storage.size, c.spec.storage.raftSize], 3);
     let applied = Date.now();
     await cp.apply([c]);
@@ -608,10 +640,8 @@ describe.skipIf(!available)('on a real node (kubelet v1.34.1, containerd, CNI, k
     // container's securityContext.appArmorProfile). A kubelet refuses such a pod on a host without AppArmor, as these
     // machines are: shown here, then the annotation is removed from the claim (the only change of the example's
     // security settings) and the StatefulSet's pods are made again.
-    const apparmorKey = 'container.apparmor.security.beta.kubernetes.io/manager';
-    const hostAppArmor = existsSync('/sys/module/apparmor/parameters/enabled') && readFileSync('/sys/module/apparmor/parameters/enabled', 'utf8').trim() === 'Y';
     let appArmorNote = 'host has AppArmor: the example ran unchanged';
-    if (!hostAppArmor && c.spec.podAnnotations?.[apparmorKey]) {
+    if (!HOST_APPARMOR && c.spec.podAnnotations?.[APPARMOR_KEY]) {
       // Whichever comes first: a refusal (then the annotation goes), or the claim Running as written.
       const seen = await waitFor('the kubelet to refuse a broker pod for its AppArmor profile (or the claim Running as written)', async () => {
         // The kubelet's admission refusal: the pod Failed with reason AppArmor, and a Warning event on the pod.
@@ -625,7 +655,7 @@ describe.skipIf(!available)('on a real node (kubelet v1.34.1, containerd, CNI, k
       process.stdout.write(`secure claim, as written, on a host without AppArmor: ${seen}\n`);
       if (seen.startsWith('refused')) {
         appArmorNote = `no AppArmor on this host, the kubelet ${seen}; the claim's AppArmor annotation removed`;
-        delete c.spec.podAnnotations[apparmorKey];
+        delete c.spec.podAnnotations[APPARMOR_KEY];
         applied = Date.now();
         await cp.apply([c]);
       } else {
@@ -658,7 +688,7 @@ describe.skipIf(!available)('on a real node (kubelet v1.34.1, containerd, CNI, k
     const bootstrap = Buffer.from(conn.data.bootstrapServers, 'base64').toString();
     expect(bootstrap).toBe(`${fqdn(0)}:9092`);
     expect(Buffer.from(conn.data['ca.crt'], 'base64').toString()).toBe(pki.ca.toString());
-    await cp.apply([{ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'secure-app-mtls', namespace: SEC_NS }, data: { 'tls.crt': pem('client.crt'), 'tls.key': pem('client.key'), 'ca.crt': conn.data['ca.crt'] } }]);
+    await cp.apply([appSecret('secure-app-mtls', conn)]);
     const r = await client('127.0.0.1:19092', 'secure-orders', { create: true, produce: 20, from: 1, consumers: 3, expect: 20, tunnel: { target: bootstrap, secret: 'secure-app-mtls' } });
     process.stdout.write(`mTLS client via bootstrapServers (${bootstrap}): ${r.phase}; acknowledged ${r.acknowledged}; read ${r.read.map((x) => x.size).join('/')}\n`);
     counts.push({ when: 'secure claim', route: 'connection Secret bootstrapServers, mutual TLS (ghostunnel client)', acknowledged: r.acknowledged, readByEachConsumer: r.read.map((x) => x.size) });
@@ -719,7 +749,7 @@ describe.skipIf(!available)('on a real node (kubelet v1.34.1, containerd, CNI, k
 
   it('the production example as a claim: five brokers with the TLS sidecar on the real node, Running from real readiness; an mTLS application reads back every message', async () => {
     const started = Date.now();
-    const c = parse(readFileSync(join(ROOT, 'examples/production/claim.yaml'), 'utf8')) as Obj;
+    const c = example('production');
     expect(c.metadata).toMatchObject({ name: PROD_NAME, namespace: PROD_NS });
     // Its node selector (workload=streaming) and node affinity (an m5 instance type) are met by labelling the real node
     // as the example's streaming nodes are labelled. Its one-broker-per-host anti-affinity (required) cannot be met by
@@ -727,19 +757,14 @@ describe.skipIf(!available)('on a real node (kubelet v1.34.1, containerd, CNI, k
     await cp.k(['label', 'node', node.name, 'workload=streaming', 'node.kubernetes.io/instance-type=m5.xlarge', '--overwrite']);
     expect(c.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution).toHaveLength(1);
     delete c.spec.affinity.podAntiAffinity;
-    const [repository, tag] = brokerImage.split(/:(?=[^:]+$)/);
-    c.spec.image = { repository, tag, pullPolicy: 'Never' };
-    c.spec.nodeSelector = { ...c.spec.nodeSelector, ...ON_REAL_NODE.nodeSelector };
-    c.spec.tolerations = [...(c.spec.tolerations ?? []), ...ON_REAL_NODE.tolerations];
-    c.spec.resources = { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '1', memory: '1Gi' } };
+    onNode(c);
     c.spec.writeConnectionSecretToRef = { name: `${PROD_NAME}-conn` };
     const n = c.spec.replicas as number;
     expect(n).toBe(5);
     // The certificate Secret the example names (no separate CA Secret: ca.crt is in it), from a test PKI.
-    const fqdn = (i: number) => `${PROD_NAME}-${i}.${PROD_NAME}-headless.${PROD_NS}.svc.cluster.local`;
-    const pki = makePki(Array.from({ length: n }, (_, i) => `DNS:${fqdn(i)}`).concat([`DNS:${PROD_NAME}.${PROD_NS}.svc.cluster.local`]));
-    const pem = (f: string) => readFileSync(join(pki.dir, f)).toString('base64');
-    await cp.apply([{ apiVersion: 'v1', kind: 'Secret', metadata: { name: c.spec.security.tls.certSecretName, namespace: PROD_NS }, type: 'kubernetes.io/tls', data: { 'tls.crt': pem('server.crt'), 'tls.key': pem('server.key'), 'ca.crt': pem('ca.crt') } }]);
+    const { fqdn, secrets, appSecret } = examplePki(c);
+    expect(secrets.map((x) => [x.metadata.name, Object.keys(x.data).sort()])).toEqual([[c.spec.security.tls.certSecretName, ['ca.crt', 'tls.crt', 'tls.key']]]);
+    await cp.apply(secrets);
     await node.addLocalVolumes(c.spec.storage.class, [c.spec.storage.size, c.spec.storage.raftSize], n);
     const applied = Date.now();
     await cp.apply([c]);
@@ -768,7 +793,7 @@ describe.skipIf(!available)('on a real node (kubelet v1.34.1, containerd, CNI, k
     const bootstrap = Buffer.from(conn.data.bootstrapServers, 'base64').toString();
     expect(bootstrap).toBe(`${fqdn(0)}:9092`);
     // The application runs in namespace default: its client certificate and the claim's CA in a Secret there.
-    await cp.apply([{ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'production-app-mtls', namespace: MIN_NS }, data: { 'tls.crt': pem('client.crt'), 'tls.key': pem('client.key'), 'ca.crt': conn.data['ca.crt'] } }]);
+    await cp.apply([appSecret('production-app-mtls', conn)]);
     const r = await client('127.0.0.1:19092', 'production-orders', { create: true, produce: 20, from: 1, consumers: 3, expect: 20, tunnel: { target: bootstrap, secret: 'production-app-mtls' } });
     process.stdout.write(`mTLS client of the production claim via ${bootstrap}: ${r.phase}; acknowledged ${r.acknowledged}; read ${r.read.map((x) => x.size).join('/')}\n`);
     counts.push({ when: 'production claim', route: 'connection Secret bootstrapServers, mutual TLS (ghostunnel client)', acknowledged: r.acknowledged, readByEachConsumer: r.read.map((x) => x.size) });
@@ -779,28 +804,37 @@ describe.skipIf(!available)('on a real node (kubelet v1.34.1, containerd, CNI, k
   }, 1_200_000);
 
   // ------------------------------------------------------------------------------------------- the namespaced API
-  it('one example as a namespaced XR (Crossplane 2 API): the dev example becomes a broker pod on the real node, Running; an application reads back every message', async () => {
+  const LEGACY = [[MIN_NAME, MIN_NS], [SEC_NAME, SEC_NS], [PROD_NAME, PROD_NS]] as const;
+  /** The legacy clusters' volume claims (namespace/name), deleted when the legacy API goes. */
+  let legacyVolumeClaims: string[] = [];
+
+  it('the legacy API makes way for the Crossplane 2 API: the claims, their brokers\' volume claims and the legacy XRD deleted, the v2 API installed', async () => {
     const started = Date.now();
     // The legacy API's claim and the v2 API's namespaced XR are the same resource (streambusclusters.streambus.io), so
     // one control plane serves one API at a time: the legacy claims are deleted, then its XRD, then the v2 API
     // installed as test/e2e/controlplane-v2.test.ts installs it.
-    for (const [n, ns] of [[MIN_NAME, MIN_NS], [SEC_NAME, SEC_NS], [PROD_NAME, PROD_NS]] as const) await cp.kubectl(['delete', CLAIMS, n, '-n', ns, '--wait=false']);
+    await Promise.all(LEGACY.map(([n, ns]) => cp.kubectl(['delete', CLAIMS, n, '-n', ns, '--wait=false'])));
     await waitFor('the legacy claims and their XRs deleted', async () => (await cp.list(CLAIMS)).length === 0 && (await cp.list('xstreambusclusters.streambus.io')).length === 0, 300_000, 2000,
       async () => (await cp.kubectl(['get', `${CLAIMS},xstreambusclusters.streambus.io`, '-A'])).stdout);
     await cp.k(['delete', 'compositeresourcedefinitions.apiextensions.crossplane.io', 'xstreambusclusters.streambus.io', '--wait=false']);
+    // The brokers' volume claims outlive their cluster (storage.deleteClaimsOnDelete is off by default). The namespaced
+    // XRs of the last test have the claims' names and namespaces, so they would take over these volumes and the old
+    // clusters' Raft state: the volume claims are deleted too (they go once the brokers' pods have stopped), and that
+    // test recycles their volumes.
+    legacyVolumeClaims = (await Promise.all(LEGACY.map(([n, ns]) => cp.list('persistentvolumeclaims', ns, `app.kubernetes.io/instance=${n}`)))).flat().map((c) => `${c.metadata.namespace}/${c.metadata.name}`);
+    expect(legacyVolumeClaims).toHaveLength(2 * (3 + 3 + 5));
+    await Promise.all(LEGACY.map(([n, ns]) => cp.k(['delete', 'persistentvolumeclaims', '-n', ns, '-l', `app.kubernetes.io/instance=${n}`, '--wait=false'])));
     await waitFor('the legacy API\'s CRDs removed', async () => !(await cp.get('crd', CLAIMS)) && !(await cp.get('crd', 'xstreambusclusters.streambus.io')), 300_000, 2000,
       () => cp.describe('xrd', 'xstreambusclusters.streambus.io'));
     await cp.installApiV2();
-    record('legacy claims and XRD deleted, v2 API installed', started);
-    const x = parse(readFileSync(join(ROOT, 'examples/dev/claim.yaml'), 'utf8')) as Obj;
+    record('legacy claims, their volume claims and XRD deleted, v2 API installed', started);
+  }, 900_000);
+
+  it('the dev example as a namespaced XR (Crossplane 2 API) becomes a broker pod on the real node, Running; an application reads back every message', async () => {
+    // As for the claims: the broker image imported on the node, the node's selector and toleration, small requests.
+    const x = onNode(example('dev'));
     const name = x.metadata.name as string;
     const ns = x.metadata.namespace as string;
-    // As for the claims: the broker image imported on the node, the node's selector and toleration, small requests.
-    const [repository, tag] = brokerImage.split(/:(?=[^:]+$)/);
-    x.spec.image = { repository, tag, pullPolicy: 'Never' };
-    x.spec.nodeSelector = ON_REAL_NODE.nodeSelector;
-    x.spec.tolerations = ON_REAL_NODE.tolerations;
-    x.spec.resources = { requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '1', memory: '1Gi' } };
     await node.addLocalVolumes(x.spec.storage.class, [x.spec.storage.size, x.spec.storage.raftSize], 1);
     const applied = Date.now();
     await cp.apply([x]);
@@ -831,10 +865,10 @@ describe.skipIf(!available)('on a real node (kubelet v1.34.1, containerd, CNI, k
     counts.push({ when: 'namespaced XR (dev)', route: 'composed <name>-connection Secret bootstrapServers', acknowledged: r.acknowledged, readByEachConsumer: r.read.map((y) => y.size) });
     expect(r.acknowledged, r.log).toBe(20);
     for (const got of r.read) expect([...got].sort((a, b) => a - b), r.log).toEqual(range(1, 20));
-    record('namespaced XR: application, 20 messages, 3 fresh consumers', applied, JSON.stringify(counts[counts.length - 1]));
+    record('dev namespaced XR: application, 20 messages, 3 fresh consumers', applied, JSON.stringify(counts[counts.length - 1]));
   }, 1_200_000);
 
-  it('the namespaced XR: a spec change rolls its StatefulSet (Running → … → Running, no acknowledged message lost); a scale-out is refused by the function', async () => {
+  it('the dev namespaced XR: a spec change rolls its StatefulSet (Running → … → Running, no acknowledged message lost); a scale-out is refused by the function', async () => {
     const started = Date.now();
     const name = 'streambus-dev';
     const ns = 'development';
@@ -847,7 +881,7 @@ describe.skipIf(!available)('on a real node (kubelet v1.34.1, containerd, CNI, k
     process.stdout.write(`after the roll of the namespaced XR: acknowledged ${r.acknowledged} more; read ${r.read.map((x) => x.size).join('/')}\n`);
     expect(r.acknowledged, r.log).toBe(10);
     for (const got of r.read) expect([...got].sort((a, b) => a - b), r.log).toEqual(range(1, 30));
-    record('namespaced XR: pod-template change rolled the StatefulSet (1 broker); 30/30 read back', started, line);
+    record('dev namespaced XR: pod-template change rolled the StatefulSet (1 broker); 30/30 read back', started, line);
     // Scale-out: StreamBus v1.0.1's Raft membership is static, so the function holds the running count and says so
     // (ConfigurationValid=False ReplicaChangeRefused) unless the XR is annotated to re-form the cluster on purpose.
     const scale = Date.now();
@@ -860,8 +894,113 @@ describe.skipIf(!available)('on a real node (kubelet v1.34.1, containerd, CNI, k
     expect(refused.status.phase).toBe('Running');
     await cp.k(['patch', CLAIMS, name, '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { replicas: 1 } })]);
     await waitFor('ConfigurationValid=True again', async () => cond(await cp.get(CLAIMS, name, ns), 'ConfigurationValid')?.status === 'True', 120_000);
-    record('namespaced XR: scale-out 1 → 3 refused (ReplicaChangeRefused), StatefulSet kept at 1, phase Running', scale, String(cond(refused, 'ConfigurationValid')?.message).slice(0, 200));
+    record('dev namespaced XR: scale-out 1 → 3 refused (ReplicaChangeRefused), StatefulSet kept at 1, phase Running', scale, String(cond(refused, 'ConfigurationValid')?.message).slice(0, 200));
   }, 900_000);
+
+  it('the minimal, secure and production examples as namespaced XRs (Crossplane 2 API), applied together: their broker pods on the real node (with the TLS sidecar for secure and production), each XR Running from real readiness; an application reads back every message through each XR\'s <name>-connection Secret (mutual TLS for secure and production)', async () => {
+    const started = Date.now();
+    // Room on the node: the dev XR is done with (its volumes are kept, as a cluster's are).
+    await cp.kubectl(['delete', CLAIMS, 'streambus-dev', '-n', 'development', '--wait=false']);
+    // The legacy clusters' volumes (their claims deleted with the legacy API; reclaim policy Retain) recycled: emptied
+    // and Available again, as an administrator recycles a Retain volume.
+    const old = legacyVolumeClaims;
+    expect(old).toHaveLength(2 * (3 + 3 + 5));
+    await waitFor(`the ${old.length} volumes of the legacy clusters Released`, async () => (await cp.list('persistentvolumes')).filter((pv) => pv.status?.phase === 'Released' && old.includes(`${pv.spec.claimRef?.namespace}/${pv.spec.claimRef?.name}`)).length === old.length,
+      240_000, 1000, async () => (await cp.kubectl(['get', 'pv,pvc', '-A'])).stdout);
+    const recycled = await node.recycleVolumes();
+    expect(recycled).toHaveLength(old.length);
+    await waitFor('the recycled volumes Available', async () => (await cp.list('persistentvolumes')).filter((pv) => recycled.includes(pv.metadata.name) && pv.status?.phase === 'Available').length === recycled.length,
+      120_000, 1000, async () => (await cp.kubectl(['get', 'pv'])).stdout);
+    record('the legacy clusters\' volumes recycled (emptied, Available)', started, `${recycled.length} volumes`);
+    // The same manifests as the claims above (same names and namespaces; their volumes now empty), with the
+    // same additions (onNode, the Secrets the TLS examples name from a fresh test PKI, local volumes) and the same two
+    // removals: the secure example's AppArmor annotation on a host without AppArmor (the secure claim's test shows the
+    // kubelet refusing it) and the production example's one-broker-per-host anti-affinity (there is one node, labelled
+    // as its streaming nodes). No writeConnectionSecretToRef: the function composes `<name>-connection`.
+    await cp.k(['label', 'node', node.name, 'workload=streaming', 'node.kubernetes.io/instance-type=m5.xlarge', '--overwrite']);
+    const xrs = ['minimal', 'secure', 'production'].map((label) => {
+      const x = example(label);
+      if (label === 'secure' && !HOST_APPARMOR) {
+        expect(x.spec.podAnnotations).toHaveProperty([APPARMOR_KEY]);
+        delete x.spec.podAnnotations[APPARMOR_KEY];
+      }
+      if (label === 'production') {
+        expect(x.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution).toHaveLength(1);
+        delete x.spec.affinity.podAntiAffinity;
+      }
+      onNode(x);
+      return { label, x, name: x.metadata.name as string, ns: x.metadata.namespace as string, n: x.spec.replicas as number, tls: x.spec.security?.tls?.enabled ? examplePki(x) : undefined };
+    });
+    expect(xrs.map((e) => [e.name, e.ns, e.n, !!e.tls])).toEqual([[MIN_NAME, MIN_NS, 3, false], [SEC_NAME, SEC_NS, 3, true], [PROD_NAME, PROD_NS, 5, true]]);
+    await cp.apply(xrs.flatMap((e) => e.tls?.secrets ?? []));
+    for (const { x, n } of xrs) await node.addLocalVolumes(x.spec.storage.class, [x.spec.storage.size, x.spec.storage.raftSize], n);
+    const applied = Date.now();
+    await cp.apply(xrs.map((e) => e.x));
+    const running = await Promise.all(xrs.map(async ({ label, name, ns, n, tls }) => {
+      const xr = () => cp.get(CLAIMS, name, ns);
+      const ready = await waitFor(`namespaced XR ${ns}/${name} Ready with phase Running`, async () => {
+        const c = await xr();
+        return cond(c, 'Ready')?.status === 'True' && c?.status?.phase === 'Running' ? c : undefined;
+      }, 600_000, 2000, async () => `${condLine(await xr())}\n${(await cp.kubectl(['get', 'pods,pvc', '-n', ns, '-o', 'wide', '-l', `app.kubernetes.io/instance=${name}`])).stdout}\n` +
+        `${(await cp.kubectl(['get', 'events', '-n', ns, '--sort-by=.lastTimestamp'])).stdout.split('\n').slice(-12).join('\n')}\n${cp.logTail('kubelet', 10)}`);
+      const seconds = (Date.now() - applied) / 1000;
+      process.stdout.write(`namespaced XR ${ns}/${name}: Running after ${seconds.toFixed(1)} s (${condLine(ready)})\n`);
+      record(`namespaced XR ${ns}/${name} (${label}, ${n} brokers${tls ? ' + ghostunnel sidecars' : ''}): applied → Running (real broker readiness)`, applied, condLine(ready));
+      return ready;
+    }));
+    for (const [i, { name, ns, n, tls }] of xrs.entries()) {
+      const ready = running[i]!;
+      expect(ready.apiVersion).toBe('streambus.io/v1alpha1');
+      expect(ready.spec.claimRef).toBeUndefined();
+      expect(ready.status.readyReplicas).toBe(n);
+      const pods = await cp.list('pods', ns, `app.kubernetes.io/instance=${name}`);
+      expect(pods).toHaveLength(n);
+      for (const p of pods) {
+        expect(p.spec.nodeName).toBe(node.name);
+        const st = p.status.containerStatuses as Obj[];
+        const broker = st.find((s) => s.name === 'broker');
+        expect(broker?.ready, p.metadata.name).toBe(true);
+        expect(broker?.image).toContain(brokerImage);
+        const proxy = st.find((s) => s.name === 'tls-proxy');
+        if (tls) {
+          expect(proxy?.ready, p.metadata.name).toBe(true);
+          expect(proxy?.image).toContain('ghostunnel/ghostunnel:v1.8.4');
+        } else {
+          expect(proxy, p.metadata.name).toBeUndefined();
+        }
+      }
+    }
+    // The applications, one per XR and side by side: the CLI to the composed `<name>-connection` Secret's
+    // bootstrapServers; for the TLS examples through a ghostunnel client with a client certificate from the test CA and
+    // the CA that Secret publishes.
+    const apps = await Promise.all(xrs.map(async ({ label, name, ns, tls }) => {
+      const conn = await waitFor(`Secret ${ns}/${name}-connection with bootstrapServers${tls ? ' and ca.crt' : ''}`, async () => {
+        const s = await cp.get('secret', `${name}-connection`, ns);
+        return s?.data?.bootstrapServers && (!tls || s.data['ca.crt']) ? s : undefined;
+      }, 180_000, 2000, () => cp.describe(CLAIMS, name, ns));
+      const bootstrap = Buffer.from(conn.data.bootstrapServers, 'base64').toString();
+      const topic = `xr-${label}-orders`;
+      if (!tls) {
+        expect(bootstrap).toMatch(/\.svc\.cluster\.local:9092/);
+        return { label, bootstrap, r: await client(bootstrap, topic, { create: true, produce: 20, from: 1, consumers: 3, expect: 20 }) };
+      }
+      expect(bootstrap).toBe(`${tls.fqdn(0)}:9092`);
+      expect(Buffer.from(conn.data['ca.crt'], 'base64').toString()).toBe(tls.pki.ca.toString());
+      await cp.apply([tls.appSecret(`xr-${label}-app-mtls`, conn)]);
+      return { label, bootstrap, r: await client('127.0.0.1:19092', topic, { create: true, produce: 20, from: 1, consumers: 3, expect: 20, tunnel: { target: bootstrap, secret: `xr-${label}-app-mtls` } }) };
+    }));
+    for (const { label, bootstrap, r } of apps) {
+      const route = label === 'minimal' ? 'composed <name>-connection Secret bootstrapServers' : 'composed <name>-connection Secret bootstrapServers, mutual TLS (ghostunnel client)';
+      process.stdout.write(`client of the ${label} namespaced XR via ${bootstrap}: ${r.phase}; acknowledged ${r.acknowledged}; read ${r.read.map((y) => y.size).join('/')}\n`);
+      counts.push({ when: `namespaced XR (${label})`, route, acknowledged: r.acknowledged, readByEachConsumer: r.read.map((y) => y.size) });
+    }
+    for (const { r } of apps) {
+      expect(r.acknowledged, r.log).toBe(20);
+      expect(r.read, r.log).toHaveLength(3);
+      for (const got of r.read) expect([...got].sort((a, b) => a - b), r.log).toEqual(range(1, 20));
+    }
+    record('minimal, secure, production namespaced XRs: an application each, 20 messages, 3 fresh consumers', started, JSON.stringify(counts.slice(-3)));
+  }, 1_500_000);
 
   // Not asserted: the claim Running again after the data broker's pod was replaced. With StreamBus v1.0.1 the
   // replacement (same broker id, same volumes, a new pod address) rejoined in one run of three: in the other two

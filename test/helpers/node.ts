@@ -536,6 +536,22 @@ export class RealNode {
     await this.cp.apply(docs);
   }
 
+  /**
+   * Makes this node's Released local volumes (of addLocalVolumes: their claims deleted, reclaim policy Retain)
+   * Available again and empty, as an administrator recycles a Retain volume by hand: its folder emptied, its
+   * spec.claimRef removed. Returns their names.
+   */
+  async recycleVolumes(): Promise<string[]> {
+    const root = join(this.dir, 'volumes');
+    const released = (await this.cp.list('persistentvolumes')).filter((pv) => pv.status?.phase === 'Released' && String(pv.spec?.local?.path ?? '').startsWith(`${root}/`));
+    for (const pv of released) {
+      const path = pv.spec.local.path as string;
+      for (const entry of readdirSync(path)) rmSync(join(path, entry), { recursive: true, force: true });
+      await this.cp.k(['patch', 'persistentvolume', pv.metadata.name, '--type=json', '-p', JSON.stringify([{ op: 'remove', path: '/spec/claimRef' }])]);
+    }
+    return released.map((pv) => pv.metadata.name as string);
+  }
+
   /** `kubectl get nodes,pods -o wide` (all namespaces), for the report. */
   async overview(): Promise<string> {
     const r = await this.cp.kubectl(['get', 'nodes,pods', '-A', '-o', 'wide']);
