@@ -88,6 +88,8 @@ export interface ScaleOptions {
   roll: boolean;
   debug: boolean;
   readyTimeoutMs: number;
+  /** kube-controller-manager's --kube-api-qps (its PV controller binds the claims); unset: its default, 20. */
+  kcmQps?: number;
   log: (s: string) => void;
 }
 
@@ -483,7 +485,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
   const startedAt = new Date().toISOString();
   const machine = `${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}`;
   const t0 = Date.now();
-  const cp = await ControlPlane.start({ circuitBreaker: opts.breaker, crossplaneDebug: opts.debug });
+  const cp = await ControlPlane.start({ circuitBreaker: opts.breaker, crossplaneDebug: opts.debug, ...(opts.kcmQps ? { controllerManagerQps: opts.kcmQps } : {}) });
   let stopProvisioner: (() => Promise<void>) | undefined;
   try {
     await cp.installFunction(functionName(apiName));
@@ -733,7 +735,7 @@ export function markdown(r: ScaleResult): string {
   const api = APIS[o.api ?? 'legacy'];
   const unit = (o.api ?? 'legacy') === 'legacy' ? 'claim' : 'XR';
   const lines = [
-    `### ${o.mode} mode, ${api.label}, Crossplane ${o.breaker === 'default' ? 'default circuit breaker (burst 100, refill 1/s)' : 'tuned circuit breaker (burst 1000, refill 20/s)'}, volumes ${(o.provisioner ?? 'ahead') === 'ahead' ? 'made ahead' : 'made reactively'}`,
+    `### ${o.mode} mode, ${api.label}, Crossplane ${o.breaker === 'default' ? 'default circuit breaker (burst 100, refill 1/s)' : 'tuned circuit breaker (burst 1000, refill 20/s)'}, volumes ${(o.provisioner ?? 'ahead') === 'ahead' ? 'made ahead' : 'made reactively'}${o.kcmQps ? `, kube-controller-manager at ${o.kcmQps} API calls/s (default 20)` : ''}`,
     '',
     `${r.startedAt}; ${r.machine}; control plane up in ${r.bootSeconds} s.`,
     '',
@@ -788,6 +790,7 @@ export function parseCli(argv: string[]): Omit<ScaleOptions, 'log'> & { out?: st
       roll: { type: 'boolean', default: false },
       debug: { type: 'boolean', default: false },
       timeout: { type: 'string', default: '900' },
+      'kcm-qps': { type: 'string' },
       out: { type: 'string' },
       json: { type: 'string' },
     },
@@ -797,6 +800,11 @@ export function parseCli(argv: string[]): Omit<ScaleOptions, 'log'> & { out?: st
   const num = (flag: string, v: string | undefined) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n < 0) throw new Error(`--${flag} must be a number of seconds (got ${v})`);
+    return n;
+  };
+  const positive = (flag: string, v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag} must be a positive whole number (got ${v})`);
     return n;
   };
   return {
@@ -809,6 +817,7 @@ export function parseCli(argv: string[]): Omit<ScaleOptions, 'log'> & { out?: st
     roll: !!values.roll,
     debug: !!values.debug,
     readyTimeoutMs: num('timeout', values.timeout) * 1000,
+    ...(values['kcm-qps'] !== undefined ? { kcmQps: positive('kcm-qps', values['kcm-qps']) } : {}),
     ...(values.out ? { out: values.out } : {}),
     ...(values.json ? { json: values.json } : {}),
   };

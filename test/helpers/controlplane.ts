@@ -260,6 +260,12 @@ export interface ControlPlaneOptions {
    * (bind-mounted over /etc/resolv.conf in its private mount namespace; a copy of the host's until useClusterDns).
    */
   functionRuntime?: 'External' | 'Deployment';
+  /**
+   * kube-controller-manager's client rate (`--kube-api-qps`, burst twice that). Unset: its default, 20 per second
+   * (burst 30). Binding a claim to a volume takes its PV controller about four writes, so 680 claims at once wait about
+   * 2 minutes on that rate alone (bench/scale.ts --kcm-qps).
+   */
+  controllerManagerQps?: number;
 }
 
 export interface FunctionInstallOptions {
@@ -271,7 +277,7 @@ export interface FunctionInstallOptions {
 
 export class ControlPlane {
   readonly id: string;
-  readonly options: Required<ControlPlaneOptions>;
+  readonly options: Required<Omit<ControlPlaneOptions, 'controllerManagerQps'>> & Pick<ControlPlaneOptions, 'controllerManagerQps'>;
   /** The FunctionRevision installFunction made, once the Function was Healthy. */
   functionRevision?: Obj;
   /** The function's container, when installFunction ran the package's image. */
@@ -287,7 +293,12 @@ export class ControlPlane {
   readonly timings: Record<string, number> = {};
 
   private constructor(options: ControlPlaneOptions) {
-    this.options = { circuitBreaker: options.circuitBreaker ?? 'tuned', crossplaneDebug: options.crossplaneDebug ?? false, functionRuntime: options.functionRuntime ?? 'External' };
+    this.options = {
+      circuitBreaker: options.circuitBreaker ?? 'tuned',
+      crossplaneDebug: options.crossplaneDebug ?? false,
+      functionRuntime: options.functionRuntime ?? 'External',
+      ...(options.controllerManagerQps ? { controllerManagerQps: options.controllerManagerQps } : {}),
+    };
     this.id = `${process.pid}-${Date.now() % 100000}`;
     this.ns = `${NS_PREFIX}${this.id}`;
     this.dir = mkdtempSync(join(tmpdir(), `${NS_PREFIX}${this.id}-`));
@@ -562,7 +573,8 @@ export class ControlPlane {
     const p = (f: string) => join(this.dir, 'pki', f);
     this.spawn('kube-controller-manager', this.ns, [join(TOOLS_BIN, 'kube-controller-manager'), `--kubeconfig=${this.kubeconfig}`,
       '--leader-elect=false', '--bind-address=127.0.0.1', `--service-account-private-key-file=${p('sa.key')}`, `--root-ca-file=${p('ca.crt')}`,
-      '--controllers=*,-nodeipam,-service-lb-controller,-cloud-node-lifecycle-controller', '--v=1']);
+      '--controllers=*,-nodeipam,-service-lb-controller,-cloud-node-lifecycle-controller', '--v=1',
+      ...(this.options.controllerManagerQps ? [`--kube-api-qps=${this.options.controllerManagerQps}`, `--kube-api-burst=${2 * this.options.controllerManagerQps}`] : [])]);
     this.spawn('kube-scheduler', this.ns, [join(TOOLS_BIN, 'kube-scheduler'), `--kubeconfig=${this.kubeconfig}`, '--leader-elect=false', '--bind-address=127.0.0.1', '--v=1']);
     this.spawn('kwok', this.ns, [join(TOOLS_BIN, 'kwok'), `--kubeconfig=${this.kubeconfig}`, '--manage-all-nodes=false',
       '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake', '--cidr=10.244.0.1/24', '--node-ip=10.244.0.1',

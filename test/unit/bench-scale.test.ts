@@ -155,5 +155,8 @@ describe('bench/scale.ts helpers', () => {
     expect(() => parseCli(['--provisioner', 'csi'])).toThrow(/--provisioner/);
     expect(() => parseCli(['--batches', '1,x'])).toThrow(/--batches/);
     expect(() => parseCli(['--steady', '-1'])).toThrow(/--steady/);
+    expect(parseCli([]).kcmQps).toBeUndefined();
+    expect(parseCli(['--kcm-qps', '100']).kcmQps).toBe(100);
+    expect(() => parseCli(['--kcm-qps', '0'])).toThrow(/--kcm-qps/);
   });
 });
