@@ -697,7 +697,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
     }
 
     return {
-      options: { batches: opts.batches, api: apiName, mode: opts.mode, breaker: opts.breaker, provisioner, steadySeconds: opts.steadySeconds, roll: opts.roll, debug: opts.debug, readyTimeoutMs: opts.readyTimeoutMs },
+      options: { batches: opts.batches, api: apiName, mode: opts.mode, breaker: opts.breaker, provisioner, steadySeconds: opts.steadySeconds, roll: opts.roll, debug: opts.debug, readyTimeoutMs: opts.readyTimeoutMs, ...(opts.kcmQps ? { kcmQps: opts.kcmQps } : {}) },
       startedAt,
       machine,
       bootSeconds,
