@@ -1,4 +1,4 @@
-/** The render and spec caches' LRU (src/function/cache.ts): bounded by entries and by approximate bytes. */
+/** The render and spec caches' LRU (src/render/cache.ts): bounded by entries and by approximate bytes. */
 import { describe, expect, it } from 'vitest';
 import { Lru } from '../../src/render/cache.js';
 
