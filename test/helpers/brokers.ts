@@ -89,17 +89,24 @@ export function clientPort(pods: Pods): number {
 
 /** Pod i is Ready: every container's readinessProbe passes (httpGet 200, tcpSocket connects). */
 export async function podReady(pods: Pods, i: number): Promise<boolean> {
+  return (await podNotReady(pods, i)) === undefined;
+}
+
+/** Which container's readiness probe fails, and how (undefined: every probe passes). */
+export async function podNotReady(pods: Pods, i: number): Promise<string | undefined> {
   for (const c of pods.sts.spec.template.spec.containers as Obj[]) {
     const p = c.readinessProbe;
     if (!p) continue;
     if (p.httpGet) {
-      const r = await pods.agent!.get(`http://${pods.podIp(i)}:${containerPort(c, p.httpGet.port)}${p.httpGet.path}`, (p.timeoutSeconds ?? 1) * 1000);
-      if (r.status !== 200) return false;
+      const url = `http://${pods.podIp(i)}:${containerPort(c, p.httpGet.port)}${p.httpGet.path}`;
+      const r = await pods.agent!.get(url, (p.timeoutSeconds ?? 1) * 1000);
+      if (r.status !== 200) return `container ${c.name}: GET ${url} answered ${r.status ?? r.error}`;
     } else if (p.tcpSocket) {
-      if (!(await pods.agent!.tcpOpen(pods.podIp(i), containerPort(c, p.tcpSocket.port), (p.timeoutSeconds ?? 1) * 1000))) return false;
+      const port = containerPort(c, p.tcpSocket.port);
+      if (!(await pods.agent!.tcpOpen(pods.podIp(i), port, (p.timeoutSeconds ?? 1) * 1000))) return `container ${c.name}: TCP port ${port} closed`;
     }
   }
-  return true;
+  return undefined;
 }
 
 /** Every running pod's client port accepts connections. */
@@ -166,7 +173,10 @@ export async function waitForQuorum(pods: Pods, since: number, boundMs: number):
     const closed: string[] = [];
     for (const i of pods.pods.keys()) if (!(await pods.agent!.tcpOpen(pods.podIp(i), port))) closed.push(pods.podName(i));
     if (closed.length) throw new Error(`client port ${port} still closed on ${closed.join(', ')}`);
-    for (const i of pods.pods.keys()) if (!(await podReady(pods, i))) throw new Error(`${pods.podName(i)} is not Ready`);
+    for (const i of pods.pods.keys()) {
+      const why = await podNotReady(pods, i);
+      if (why) throw new Error(`${pods.podName(i)} is not Ready (${why}); last log lines of its broker:\n${pods.logs(i, 'broker', 8)}`);
+    }
     const l = await leaders(pods);
     if (l.length !== 1) throw new Error(`leaders: [${l.join(',')}]`);
     return l[0];
