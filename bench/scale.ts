@@ -26,6 +26,12 @@
  * creates a volume for each (through a loaded apiserver about one a second). Per batch the run reports how long the
  * volumes took: creating them ahead, and from each claim's creation to its being seen Bound.
  *
+ * `--function go-templating` composes the same claims with the real function-go-templating v0.12.2 instead (its
+ * Function package and Composition from bench/scale-go-templating.ts: a Go template that composes what
+ * function-streambus composes for each example and follows readiness and phase from the observed resources), so
+ * the two functions' CPU, calls and times are measured by the same harness. RunFunction calls are Crossplane's own
+ * count (`run_function_request_total` of the Function), for either function.
+ *
  * The steady-state window (`--steady SECONDS`, the issue's ten minutes by default) starts 15 s after the last batch
  * ended; it is a true steady state when every cluster was Ready with phase Running at its start and at its end, and
  * the result says when it was not (the last batch hit its limit).
@@ -33,7 +39,7 @@
  * Figures, never gates: the machine is shared and loaded.
  *
  * Run: `npm run bench:scale -- [--batches 1,20,100] [--api legacy|v2] [--mode Object|Direct] [--breaker
- * default|tuned] [--provisioner ahead|reactive] [--steady 600] [--roll] [--debug] [--timeout 900] [--out FILE]
+ * default|tuned] [--provisioner ahead|reactive] [--function streambus|go-templating] [--steady 600] [--roll] [--debug] [--timeout 900] [--out FILE]
  * [--json FILE]`. `--debug` runs Crossplane with --debug and attributes the composed-resource watch events to the
  * composed resources (by composition key).
  */
@@ -43,9 +49,11 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
-import { CROSSPLANE_VERSION, ControlPlane, waitFor } from '../test/helpers/controlplane.js';
+import { CROSSPLANE_VERSION, ControlPlane, REGISTRY, run, waitFor } from '../test/helpers/controlplane.js';
 import { claimToXr } from '../src/cli/claim.js';
 import { renderXr } from '../src/cli/render.js';
+import { GO_TEMPLATING_VERSION, locateGoTemplating } from './go-templating.js';
+import { GO_TEMPLATING_COMPOSITION, GO_TEMPLATING_FUNCTION, GO_TEMPLATING_PORT, buildGoTemplatingPackage, goTemplatingComposition } from './scale-go-templating.js';
 
 type Obj = Record<string, any>;
 
@@ -56,6 +64,10 @@ const TICKS = 100; // USER_HZ
 export type Api = 'legacy' | 'v2';
 export type Mode = 'Object' | 'Direct';
 export type Provisioner = 'ahead' | 'reactive';
+/** Which function composes: function-streambus, or function-go-templating with bench/scale-go-templating.ts's template. */
+export type Fn = 'streambus' | 'go-templating';
+/** The process each function runs as (the control plane's name for it). */
+export const FN_PROCESS: Record<Fn, string> = { streambus: 'function-streambus', 'go-templating': GO_TEMPLATING_FUNCTION };
 
 /** What each API applies and watches: the resource the user applies, the XR, the XRD, the Compositions. */
 export const APIS: Record<Api, { claims: string; xrs: string; xrd: string; compositions: Record<Mode, string>; label: string }> = {
@@ -84,6 +96,8 @@ export interface ScaleOptions {
   breaker: 'default' | 'tuned';
   /** Default ahead. */
   provisioner?: Provisioner;
+  /** Default streambus. */
+  fn?: Fn;
   steadySeconds: number;
   roll: boolean;
   debug: boolean;
@@ -220,7 +234,7 @@ function peakRssMiB(pid: number | undefined): number {
   }
 }
 
-const PROCS = ['function-streambus', 'crossplane', 'provider-kubernetes', 'kube-apiserver'] as const;
+const PROCS = ['function-streambus', GO_TEMPLATING_FUNCTION, 'crossplane', 'provider-kubernetes', 'kube-apiserver'] as const;
 
 interface Snapshot {
   at: number;
@@ -240,11 +254,20 @@ export function breakerFilter(xrd: string): RegExp {
   return new RegExp(`(^|[^a-z0-9.-])${esc}([^a-z0-9.-]|$)`);
 }
 
-async function snapshot(cp: ControlPlane, xr: RegExp): Promise<Snapshot> {
-  const [fn, xp] = await Promise.all([cp.httpGet(18080), cp.httpGet(8082)]);
+/**
+ * Selects the label sets of Crossplane's RunFunction request counter that belong to one Function (its name label:
+ * `function_name` in Crossplane 2.2, `name` before).
+ */
+export function functionFilter(name: string): RegExp {
+  return new RegExp(`(^|[{,])(function_name|name)="${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"`);
+}
+
+/** Each RunFunction call Crossplane sent to the Function `fnName`, by Crossplane's own counter (either function). */
+async function snapshot(cp: ControlPlane, xr: RegExp, fnName: string): Promise<Snapshot> {
+  const xp = await cp.httpGet(8082);
   return {
     at: Date.now(),
-    calls: metricSum(fn, 'function_streambus_run_function_calls_total'),
+    calls: metricSum(xp, '\\w*run_function_request_total', functionFilter(fnName)),
     breakerEvents: metricSum(xp, '\\w*circuit_breaker_events_total', xr),
     breakerOpens: metricSum(xp, '\\w*circuit_breaker_opens_total', xr),
     cpu: Object.fromEntries(PROCS.map((p) => [p, cpuSeconds(cp.pidOf(p))])),
@@ -455,11 +478,11 @@ const compositionName = (api: Api, mode: Mode): string => (parse(readFileSync(jo
  * Direct Composition (a claim's spec.compositionRef, a v2 XR's spec.crossplane.compositionRef), Object mode leaves
  * the XRD's default.
  */
-export function claimDoc(example: string, ns: string, mode: Mode, api: Api = 'legacy'): Obj {
+export function claimDoc(example: string, ns: string, mode: Mode, api: Api = 'legacy', composition?: string): Obj {
   const c = parse(readFileSync(join(ROOT, 'examples', example, 'claim.yaml'), 'utf8')) as Obj;
   c.metadata.namespace = ns;
-  if (mode === 'Direct') {
-    const ref = { name: compositionName(api, 'Direct') };
+  if (mode === 'Direct' || composition) {
+    const ref = { name: composition ?? compositionName(api, 'Direct') };
     if (api === 'legacy') c.spec.compositionRef = ref;
     else c.spec.crossplane = { ...(c.spec.crossplane ?? {}), compositionRef: ref };
   }
@@ -480,10 +503,14 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
   const log = opts.log;
   const apiName: Api = opts.api ?? 'legacy';
   const provisioner: Provisioner = opts.provisioner ?? 'ahead';
+  const fn: Fn = opts.fn ?? 'streambus';
   const api = APIS[apiName];
   const filter = breakerFilter(api.xrd);
   const startedAt = new Date().toISOString();
   const machine = `${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}`;
+  // function-go-templating: the pinned binary, checked before a control plane is started for it.
+  const goTemplating = fn === 'go-templating' ? locateGoTemplating(ROOT) : undefined;
+  if (goTemplating && 'problem' in goTemplating) throw new Error(goTemplating.problem);
   const t0 = Date.now();
   const cp = await ControlPlane.start({ circuitBreaker: opts.breaker, crossplaneDebug: opts.debug, ...(opts.kcmQps ? { controllerManagerQps: opts.kcmQps } : {}) });
   let stopProvisioner: (() => Promise<void>) | undefined;
@@ -492,11 +519,34 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
     if (apiName === 'legacy') await cp.installApi({ directModeRbac: true });
     else await cp.installApiV2({ directModeRbac: true });
     await seed(cp);
+    // The Function RunFunction calls are counted for, and the Composition the manifests select (none: the XRD's
+    // default in Object mode, the Direct Composition in Direct mode).
+    let fnName = functionName(apiName);
+    let composition: string | undefined;
+    if (goTemplating && 'path' in goTemplating) {
+      const bin = goTemplating.path;
+      const dir = join(cp.dir, 'go-templating');
+      const xpkg = await buildGoTemplatingPackage(join(ROOT, '.tools/bin/crossplane'), dir, (cmd, args) => run(cmd, args, { timeoutMs: 180_000 }));
+      await cp.installFunction(GO_TEMPLATING_FUNCTION, GO_TEMPLATING_VERSION, {
+        xpkg,
+        other: {
+          ref: `${REGISTRY}/crossplane-contrib/function-go-templating:${GO_TEMPLATING_VERSION}`,
+          port: GO_TEMPLATING_PORT,
+          start: (certs, port) => cp.spawn(GO_TEMPLATING_FUNCTION, cp.ns, [bin, '--address', `127.0.0.1:${port}`, '--tls-certs-dir', certs]),
+        },
+      });
+      // The examples' manifests in a placeholder namespace: the template reads each cluster's namespace from its XR.
+      const manifests = EXAMPLES.map((e) => claimDoc(e, 'sbscalens', opts.mode, apiName));
+      const ours = parse(readFileSync(join(ROOT, api.compositions[opts.mode]), 'utf8')) as Obj;
+      await cp.apply([goTemplatingComposition(ours, apiName, manifests, namespaceDocs('sbscalens').filter((d) => d.kind === 'Secret'))]);
+      fnName = GO_TEMPLATING_FUNCTION;
+      composition = GO_TEMPLATING_COMPOSITION;
+    }
     const premade = new Set<string>();
     const madeReactively = new Set<string>();
     stopProvisioner = startProvisioner(cp, (id) => premade.has(id), madeReactively);
     const bootSeconds = round((Date.now() - t0) / 1000);
-    log(`control plane up in ${bootSeconds} s (${api.label}, ${opts.breaker} circuit breaker, ${opts.mode} mode, ${provisioner} provisioner)`);
+    log(`control plane up in ${bootSeconds} s (${FN_PROCESS[fn]}, ${api.label}, ${opts.breaker} circuit breaker, ${opts.mode} mode, ${provisioner} provisioner)`);
 
     const batches: BatchResult[] = [];
     let error: string | undefined;
@@ -507,10 +557,11 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
       const claims = Array.from({ length: n }, (_, i) => {
         const example = EXAMPLES[i % EXAMPLES.length]!;
         const ns = `b${bi}-${String(i).padStart(3, '0')}-${example}`;
-        return { ns, example, doc: claimDoc(example, ns, opts.mode, apiName) };
+        return { ns, example, doc: claimDoc(example, ns, opts.mode, apiName, composition) };
       });
       await cp.apply(claims.flatMap((c) => namespaceDocs(c.ns)));
       // The volumes ahead: rendered in-process, created before the apply (not on the measured path; timed apart).
+      // (function-streambus's Composition of the mode: function-go-templating's composes the same StatefulSets.)
       const planned = claims.flatMap((c) => planClaims(c.doc, apiName, opts.mode));
       let madeAheadSeconds: number | undefined;
       let madeAhead = 0;
@@ -521,7 +572,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
         log(`batch ${bi}: ${planned.length} PersistentVolumes created ahead in ${madeAheadSeconds} s`);
       }
       const reactiveBefore = new Set(madeReactively);
-      const before = await snapshot(cp, filter);
+      const before = await snapshot(cp, filter, fnName);
       if (opts.debug) logOffset = attribution(cp, 0, new Set()).end;
       const start = Date.now();
       // All at once: one `kubectl apply` per 10 claims, in parallel (a loaded apiserver takes minutes for 100).
@@ -580,7 +631,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
         if (now > deadline) break;
         await sleep(n > 50 ? 3000 : 1500);
       }
-      const after = await snapshot(cp, filter);
+      const after = await snapshot(cp, filter, fnName);
       const attr = opts.debug ? attribution(cp, logOffset, xrNames) : undefined;
       // Nothing dropped: the composed resources each XR of the batch holds, by example (distinct counts).
       const composed: Record<string, Record<string, number>> = {};
@@ -636,9 +687,9 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
       const countRunning = async () => (await cp.list(api.claims).catch(() => [] as Obj[])).filter((c) => mine.has(`${c.metadata.namespace}/${c.metadata.name}`) && running(c)).length;
       const runningAtStart = await countRunning();
       if (runningAtStart < all.length) log(`steady-state window starts with ${all.length - runningAtStart} of ${all.length} clusters not Ready+Running (the batch limit passed): not a true steady state`);
-      const a = await snapshot(cp, filter);
+      const a = await snapshot(cp, filter, fnName);
       await sleep(opts.steadySeconds * 1000);
-      const b = await snapshot(cp, filter);
+      const b = await snapshot(cp, filter, fnName);
       const runningAtEnd = await countRunning();
       const secs = (b.at - a.at) / 1000;
       const cpu = cpuDelta(a, b);
@@ -665,7 +716,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
       const claim = await cp.get(api.claims, name, ns);
       const xr = apiName === 'legacy' ? (claim?.spec?.resourceRef?.name as string) : name;
       const getXr = () => (apiName === 'legacy' ? cp.get(api.xrs, xr) : cp.get(api.xrs, name, ns));
-      const a = await snapshot(cp, filter);
+      const a = await snapshot(cp, filter, fnName);
       const off = opts.debug ? attribution(cp, 0, new Set()).end : 0;
       const start = Date.now();
       const phases: string[] = [];
@@ -679,7 +730,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
         if (r?.status === 'False' && !responsive) responsive = `${r.reason}: ${r.message}`;
         return phases.includes('Updating') && p === 'Running' && cond(c, 'Ready')?.status === 'True';
       }, 600_000, 500);
-      const b = await snapshot(cp, filter);
+      const b = await snapshot(cp, filter, fnName);
       roll = {
         claim: `${ns}/${name}`,
         seconds: round((Date.now() - start) / 1000),
@@ -697,7 +748,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
     }
 
     return {
-      options: { batches: opts.batches, api: apiName, mode: opts.mode, breaker: opts.breaker, provisioner, steadySeconds: opts.steadySeconds, roll: opts.roll, debug: opts.debug, readyTimeoutMs: opts.readyTimeoutMs, ...(opts.kcmQps ? { kcmQps: opts.kcmQps } : {}) },
+      options: { batches: opts.batches, api: apiName, fn, mode: opts.mode, breaker: opts.breaker, provisioner, steadySeconds: opts.steadySeconds, roll: opts.roll, debug: opts.debug, readyTimeoutMs: opts.readyTimeoutMs, ...(opts.kcmQps ? { kcmQps: opts.kcmQps } : {}) },
       startedAt,
       machine,
       bootSeconds,
@@ -705,7 +756,7 @@ export async function runScale(opts: ScaleOptions): Promise<ScaleResult> {
       ...(steady ? { steady } : {}),
       ...(roll ? { roll } : {}),
       ...(error ? { error } : {}),
-      functionPeakRssMiB: peakRssMiB(cp.pidOf('function-streambus')),
+      functionPeakRssMiB: peakRssMiB(cp.pidOf(FN_PROCESS[fn])),
       rssMiB: cp.memory(),
     };
   } catch (err) {
@@ -734,8 +785,11 @@ export function markdown(r: ScaleResult): string {
   const o = r.options;
   const api = APIS[o.api ?? 'legacy'];
   const unit = (o.api ?? 'legacy') === 'legacy' ? 'claim' : 'XR';
+  const fnProc = FN_PROCESS[o.fn ?? 'streambus'];
+  // The other function's process is not running: its zero CPU is left out.
+  const measured = (k: string) => k === fnProc || !Object.values(FN_PROCESS).includes(k);
   const lines = [
-    `### ${o.mode} mode, ${api.label}, Crossplane ${o.breaker === 'default' ? 'default circuit breaker (burst 100, refill 1/s)' : 'tuned circuit breaker (burst 1000, refill 20/s)'}, volumes ${(o.provisioner ?? 'ahead') === 'ahead' ? 'made ahead' : 'made reactively'}${o.kcmQps ? `, kube-controller-manager at ${o.kcmQps} API calls/s (default 20)` : ''}`,
+    `### ${fnProc}${o.fn === 'go-templating' ? ` ${GO_TEMPLATING_VERSION} (bench/scale-go-templating.ts's template)` : ''}, ${o.mode} mode, ${api.label}, Crossplane ${o.breaker === 'default' ? 'default circuit breaker (burst 100, refill 1/s)' : 'tuned circuit breaker (burst 1000, refill 20/s)'}, volumes ${(o.provisioner ?? 'ahead') === 'ahead' ? 'made ahead' : 'made reactively'}${o.kcmQps ? `, kube-controller-manager at ${o.kcmQps} API calls/s (default 20)` : ''}`,
     '',
     `${r.startedAt}; ${r.machine}; control plane up in ${r.bootSeconds} s.`,
     '',
@@ -744,7 +798,7 @@ export function markdown(r: ScaleResult): string {
   ];
   for (const b of r.batches) {
     const c = b.cpuSecondsUntilReady;
-    lines.push(`| ${b.claims} | ${b.clustersInFlight} | ${b.claims - b.notReady.length}/${b.claims}${b.allReadySeconds ? ` in ${b.allReadySeconds} s` : ''} | ${ppm(b.times.map((t) => t.synced))} | ${ppm(b.times.map((t) => t.ready))} | ${ppm(b.times.map((t) => t.running))} | ${b.callsPerClaimUntilReady} | ${b.breakerEventsPerClaim} | ${b.breakerOpens} | ${Object.keys(b.responsiveFalse).length} | ${c['function-streambus']} / ${c.crossplane} / ${c['provider-kubernetes']} / ${c['kube-apiserver']} |`);
+    lines.push(`| ${b.claims} | ${b.clustersInFlight} | ${b.claims - b.notReady.length}/${b.claims}${b.allReadySeconds ? ` in ${b.allReadySeconds} s` : ''} | ${ppm(b.times.map((t) => t.synced))} | ${ppm(b.times.map((t) => t.ready))} | ${ppm(b.times.map((t) => t.running))} | ${b.callsPerClaimUntilReady} | ${b.breakerEventsPerClaim} | ${b.breakerOpens} | ${Object.keys(b.responsiveFalse).length} | ${c[fnProc]} / ${c.crossplane} / ${c['provider-kubernetes']} / ${c['kube-apiserver']} |`);
   }
   for (const b of r.batches) if (b.volumes) lines.push('', `Batch of ${b.claims}, volumes: ${volumeLine(b.volumes)}.`);
   if (r.steady) {
@@ -752,7 +806,7 @@ export function markdown(r: ScaleResult): string {
     const state = s.steady
       ? `every cluster Ready with phase Running at its start and end`
       : `**not a steady state**: Ready+Running ${s.runningAtStart} of ${s.clusters} at its start, ${s.runningAtEnd} at its end (the batch limit passed)`;
-    lines.push('', `Steady-state window of ${s.seconds} s with ${s.clusters} clusters (${state}): ${s.callsPerClusterPerMinute} RunFunction calls per cluster per minute, ${s.breakerEventsPerClusterPerMinute} breaker events per cluster per minute; CPU seconds (percent of one core; per 100 clusters): ${Object.entries(s.cpuSeconds).map(([k, v]) => `${k} ${v} (${s.cpuPercentOfOneCore[k]} %; ${s.cpuPercentPer100Clusters?.[k] ?? '?'} %)`).join(', ')}.`);
+    lines.push('', `Steady-state window of ${s.seconds} s with ${s.clusters} clusters (${state}): ${s.callsPerClusterPerMinute} RunFunction calls per cluster per minute, ${s.breakerEventsPerClusterPerMinute} breaker events per cluster per minute; CPU seconds (percent of one core; per 100 clusters): ${Object.entries(s.cpuSeconds).filter(([k]) => measured(k)).map(([k, v]) => `${k} ${v} (${s.cpuPercentOfOneCore[k]} %; ${s.cpuPercentPer100Clusters?.[k] ?? '?'} %)`).join(', ')}.`);
   }
   if (r.roll) {
     const x = r.roll;
@@ -767,7 +821,45 @@ export function markdown(r: ScaleResult): string {
     if (b.notReady.length) lines.push('', `Batch of ${b.claims}: not Ready+Running within ${o.readyTimeoutMs / 1000} s: ${b.notReady.slice(0, 10).join(', ')}${b.notReady.length > 10 ? ' …' : ''}`);
   }
   if (r.error) lines.push('', `The batches stopped early: ${r.error}`);
-  lines.push('', `Function peak RSS ${r.functionPeakRssMiB} MiB (VmHWM); RSS at the end (MiB): ${JSON.stringify(r.rssMiB)}.`);
+  lines.push('', `${fnProc} peak RSS ${r.functionPeakRssMiB} MiB (VmHWM); RSS at the end (MiB): ${JSON.stringify(r.rssMiB)}.`);
+  return lines.join('\n');
+}
+
+/**
+ * The two functions side by side, from two runs of the same options one after the other (`--function both`): the
+ * function's CPU seconds per claim until each batch was Ready, per RunFunction call, and in the steady state (percent
+ * of one core per 100 clusters); the ratio is function-go-templating's figure over function-streambus's.
+ */
+export function comparison(ours: ScaleResult, theirs: ScaleResult): string {
+  const a = FN_PROCESS.streambus;
+  const b = FN_PROCESS['go-templating'];
+  const ratio = (x: number, y: number) => (x > 0 ? `${round(y / x, 2)}×` : 'n/a');
+  const ms = (cpu: number, calls: number) => (calls > 0 ? round((1000 * cpu) / calls, 2) : 0);
+  const lines = [
+    `### ${a} against ${b} ${GO_TEMPLATING_VERSION}: the function's CPU for the same claims`,
+    '',
+    `Two runs one after the other with the same options (${ours.options.mode} mode, ${APIS[ours.options.api ?? 'legacy'].label}, ${ours.options.breaker === 'default' ? "Crossplane's default flags" : 'raised circuit-breaker flags'}), started ${ours.startedAt} and ${theirs.startedAt}. "×" is ${b}'s figure over ${a}'s.`,
+    '',
+    `| batch | all Ready+Running (${a} / ${b}) | apply→Ready p95 s | RunFunction calls per claim until Ready | function CPU s per claim until Ready | ratio | function CPU ms per call |`,
+    '| --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  ours.batches.forEach((x, i) => {
+    const y = theirs.batches[i];
+    if (!y) return;
+    const cx = x.cpuSecondsUntilReady[a] ?? 0;
+    const cy = y.cpuSecondsUntilReady[b] ?? 0;
+    const p95 = (r: BatchResult) => percentile(r.times.map((t) => t.ready).filter((t): t is number => t !== undefined), 95) ?? 'n/a';
+    lines.push(`| ${x.claims} | ${x.claims - x.notReady.length}/${x.claims} in ${x.allReadySeconds ?? '?'} s / ${y.claims - y.notReady.length}/${y.claims} in ${y.allReadySeconds ?? '?'} s | ${p95(x)} / ${p95(y)} | ${x.callsPerClaimUntilReady} / ${y.callsPerClaimUntilReady} | ${round(cx / x.claims, 3)} / ${round(cy / y.claims, 3)} | ${ratio(cx, cy)} | ${ms(cx, x.callsPerClaimUntilReady * x.claims)} / ${ms(cy, y.callsPerClaimUntilReady * y.claims)} |`);
+  });
+  if (ours.steady && theirs.steady) {
+    const x = ours.steady;
+    const y = theirs.steady;
+    const px = x.cpuPercentPer100Clusters[a] ?? 0;
+    const py = y.cpuPercentPer100Clusters[b] ?? 0;
+    lines.push('', `Steady state (${x.seconds} s with ${x.clusters} clusters / ${y.seconds} s with ${y.clusters}${x.steady && y.steady ? ', every cluster Running in both' : ', **not every cluster Running in both**'}): RunFunction calls per cluster per minute ${x.callsPerClusterPerMinute} / ${y.callsPerClusterPerMinute}; function CPU ${px} % / ${py} % of one core per 100 clusters (${ratio(px, py)}); per call ${ms(x.cpuSeconds[a] ?? 0, (x.callsPerClusterPerMinute * x.clusters * x.seconds) / 60)} / ${ms(y.cpuSeconds[b] ?? 0, (y.callsPerClusterPerMinute * y.clusters * y.seconds) / 60)} ms.`);
+  }
+  const total = (r: ScaleResult, p: string) => r.batches.reduce((n, x) => n + (x.cpuSecondsUntilReady[p] ?? 0), 0) + (r.steady?.cpuSeconds[p] ?? 0);
+  lines.push('', `The function's CPU over the whole run (every batch until Ready, then the steady state): ${round(total(ours, a), 2)} s / ${round(total(theirs, b), 2)} s (${ratio(total(ours, a), total(theirs, b))}).`);
   return lines.join('\n');
 }
 
@@ -777,7 +869,7 @@ const oneOf = <T extends string>(flag: string, v: string | undefined, allowed: r
 };
 
 /** The command line as options (without log); throws on an unknown value instead of falling back silently. */
-export function parseCli(argv: string[]): Omit<ScaleOptions, 'log'> & { out?: string; json?: string } {
+export function parseCli(argv: string[]): Omit<ScaleOptions, 'log'> & { out?: string; json?: string; both?: boolean } {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -786,6 +878,7 @@ export function parseCli(argv: string[]): Omit<ScaleOptions, 'log'> & { out?: st
       mode: { type: 'string', default: 'Object' },
       breaker: { type: 'string', default: 'default' },
       provisioner: { type: 'string', default: 'ahead' },
+      function: { type: 'string', default: 'streambus' },
       steady: { type: 'string', default: '600' },
       roll: { type: 'boolean', default: false },
       debug: { type: 'boolean', default: false },
@@ -813,6 +906,9 @@ export function parseCli(argv: string[]): Omit<ScaleOptions, 'log'> & { out?: st
     mode: oneOf('mode', values.mode, ['Object', 'Direct'] as const),
     breaker: oneOf('breaker', values.breaker, ['default', 'tuned'] as const),
     provisioner: oneOf('provisioner', values.provisioner, ['ahead', 'reactive'] as const),
+    ...(values.function === 'both'
+      ? { fn: 'streambus' as const, both: true }
+      : { fn: oneOf('function', values.function === 'function-go-templating' ? 'go-templating' : values.function === 'function-streambus' ? 'streambus' : values.function, ['streambus', 'go-templating', 'both'] as const) as Fn }),
     steadySeconds: num('steady', values.steady),
     roll: !!values.roll,
     debug: !!values.debug,
@@ -824,11 +920,21 @@ export function parseCli(argv: string[]): Omit<ScaleOptions, 'log'> & { out?: st
 }
 
 async function main(): Promise<void> {
-  const { out, json, ...opts } = parseCli(process.argv.slice(2));
-  const r = await runScale({ ...opts, log: (s) => process.stderr.write(`[scale ${new Date().toISOString().slice(11, 19)}] ${s}\n`) });
-  const md = markdown(r);
+  const { out, json, both, ...opts } = parseCli(process.argv.slice(2));
+  const log = (s: string) => process.stderr.write(`[scale ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
+  const r = await runScale({ ...opts, log });
+  let md = markdown(r);
   process.stdout.write(`${md}\n`);
-  if (json) writeFileSync(json, JSON.stringify(r, null, 2));
+  let results: ScaleResult[] = [r];
+  if (both) {
+    // The same claims with function-go-templating, on a fresh control plane, right after.
+    const g = await runScale({ ...opts, fn: 'go-templating', log });
+    const more = `\n${markdown(g)}\n\n${comparison(r, g)}`;
+    process.stdout.write(`${more}\n`);
+    md += more;
+    results = [r, g];
+  }
+  if (json) writeFileSync(json, JSON.stringify(both ? results : r, null, 2));
   if (out) writeFileSync(out, `${existsSync(out) ? readFileSync(out, 'utf8') : ''}\n${md}\n`);
   process.stderr.write(`Crossplane ${CROSSPLANE_VERSION}\n`);
 }

@@ -273,6 +273,12 @@ export interface FunctionInstallOptions {
   xpkg?: string;
   /** Play the runtime by running the package's own image (its embedded runtime) with runc, not the built dist/. */
   runImage?: boolean;
+  /**
+   * Another function than function-streambus (the scale benchmark's function-go-templating): `xpkg` is then its
+   * package, pushed as `ref`; `start` starts its process (serving certificate folder, port) and `port` is where it
+   * serves, in the control plane's namespace.
+   */
+  other?: { ref: string; port: number; start: (certs: string, port: number) => ChildProcess };
 }
 
 export class ControlPlane {
@@ -812,13 +818,14 @@ export class ControlPlane {
    */
   async installFunction(name: string, tag = 'v0.1.0', opts: FunctionInstallOptions = {}): Promise<void> {
     let file = opts.xpkg;
+    if (opts.other && !file) throw new Error(`installFunction ${name}: another function needs its package file`);
     if (!file) {
       const out = join(this.dir, 'xpkg');
       const build = await run('bash', [join(ROOT, 'scripts/build-xpkg.sh'), '-o', out], { timeoutMs: 180_000 });
       if (build.code !== 0) throw new Error(`build-xpkg: ${build.stderr}`);
       file = join(out, 'function-streambus.xpkg');
     }
-    const ref = `${REGISTRY}/streambus-io/function-streambus:${tag}`;
+    const ref = opts.other?.ref ?? `${REGISTRY}/streambus-io/function-streambus:${tag}`;
     const push = await run('ip', ['netns', 'exec', this.ns, join(TOOLS_BIN, 'crossplane'), 'xpkg', 'push', '-f', file, ref], { timeoutMs: 120_000 });
     if (push.code !== 0) throw new Error(`xpkg push: ${push.stderr}${push.stdout}`);
     await this.apply([{ apiVersion: 'pkg.crossplane.io/v1', kind: 'Function', metadata: { name }, spec: { package: ref } }]);
@@ -827,12 +834,14 @@ export class ControlPlane {
     // The runtime's part: Crossplane's CA signs the function's serving certificate.
     const root = await this.get('secret', 'crossplane-root-ca', 'crossplane-system');
     if (!root) throw new Error('no crossplane-root-ca Secret');
-    const pki = join(this.dir, 'fn-pki');
+    // function-streambus keeps the folders tests restart it from (fn-certs); another function gets its own.
+    const suffix = opts.other ? `-${name}` : '';
+    const pki = join(this.dir, `fn-pki${suffix}`);
     mkdirSync(pki);
     writeFileSync(join(pki, 'xp-ca.crt'), Buffer.from(root.data['tls.crt'], 'base64'));
     writeFileSync(join(pki, 'xp-ca.key'), Buffer.from(root.data['tls.key'], 'base64'));
     signLeaf(pki, 'fn', name, 'xp-ca', 'extendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1');
-    const certs = join(this.dir, 'fn-certs');
+    const certs = join(this.dir, `fn-certs${suffix}`);
     mkdirSync(certs);
     writeFileSync(join(certs, 'tls.crt'), readFileSync(join(pki, 'fn.crt')));
     writeFileSync(join(certs, 'tls.key'), readFileSync(join(pki, 'fn.key')));
@@ -848,7 +857,10 @@ export class ControlPlane {
       },
     ]);
     let port = FUNCTION_PORT;
-    if (opts.runImage) {
+    if (opts.other) {
+      port = opts.other.port;
+      opts.other.start(certs, port);
+    } else if (opts.runImage) {
       // The package's own image (the embedded runtime's layers plus package.yaml), as the Deployment runtime runs
       // it: Crossplane's UID 2000, read-only root, no capabilities, /tls/server, no arguments (0.0.0.0:9443).
       port = 9443;
@@ -864,7 +876,7 @@ export class ControlPlane {
     } else {
       this.startFunction(certs);
     }
-    await this.waitPort(port, 'function-streambus');
+    await this.waitPort(port, opts.other ? name : 'function-streambus');
     // What the package runtime controller reports on a revision it runs: the TLS Secret, the endpoint, and
     // RuntimeHealthy=True (the Function is Healthy only when both the revision and its runtime are).
     await waitFor(`FunctionRevision ${rev.metadata.name} to take the runtime's status`, async () => {
@@ -880,7 +892,7 @@ export class ControlPlane {
       const f = await this.get('functions.pkg.crossplane.io', name);
       return (f?.status?.conditions as Obj[] | undefined)?.some((c) => c.type === 'Healthy' && c.status === 'True');
     }, 120_000, 1000, () => this.describe('function', name));
-    this.functionRevision = await this.get('functionrevisions.pkg.crossplane.io', rev.metadata.name);
+    if (!opts.other) this.functionRevision = await this.get('functionrevisions.pkg.crossplane.io', rev.metadata.name);
   }
 
   /** Starts (or restarts) the function: the built dist/, TLS from `certs` (Crossplane's CA as ca.crt). */

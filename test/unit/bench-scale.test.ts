@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import {
   EXAMPLES,
   breakerFilter,
+  functionFilter,
   chunks,
   claimDoc,
   metricSum,
@@ -158,5 +159,22 @@ describe('bench/scale.ts helpers', () => {
     expect(parseCli([]).kcmQps).toBeUndefined();
     expect(parseCli(['--kcm-qps', '100']).kcmQps).toBe(100);
     expect(() => parseCli(['--kcm-qps', '0'])).toThrow(/--kcm-qps/);
+    expect(parseCli([]).fn).toBe('streambus');
+    expect(parseCli(['--function', 'go-templating']).fn).toBe('go-templating');
+    expect(parseCli(['--function', 'function-go-templating']).fn).toBe('go-templating');
+    expect(parseCli(['--function', 'both'])).toMatchObject({ fn: 'streambus', both: true });
+    expect(() => parseCli(['--function', 'patch-and-transform'])).toThrow(/--function must be one of streambus, go-templating, both/);
+  });
+
+  it("functionFilter counts one Function's RunFunction requests in Crossplane's counter, whatever its label is called", () => {
+    const text = [
+      '# TYPE composition_run_function_request_total counter',
+      'composition_run_function_request_total{function_name="function-go-templating",function_package="127.0.0.1:5000/crossplane-contrib/function-go-templating:v0.12.2",grpc_method="RunFunction",grpc_target="dns:///localhost:9445"} 31',
+      'composition_run_function_request_total{function_name="streambus-io-function-streambus",function_package="p",grpc_method="RunFunction",grpc_target="t"} 12',
+      'function_run_function_request_total{name="streambus-io-function-streambus",package="p",target="t"} 5',
+    ].join('\n');
+    expect(metricSum(text, '\\w*run_function_request_total', functionFilter('function-go-templating'))).toBe(31);
+    expect(metricSum(text, '\\w*run_function_request_total', functionFilter('streambus-io-function-streambus'))).toBe(17);
+    expect(metricSum(text, '\\w*run_function_request_total', functionFilter('function-streambus'))).toBe(0);
   });
 });
