@@ -838,7 +838,7 @@ export function comparison(ours: ScaleResult, theirs: ScaleResult): string {
   const lines = [
     `### ${a} against ${b} ${GO_TEMPLATING_VERSION}: the function's CPU for the same claims`,
     '',
-    `Two runs one after the other with the same options (${ours.options.mode} mode, ${APIS[ours.options.api ?? 'legacy'].label}, ${ours.options.breaker === 'default' ? "Crossplane's default flags" : 'raised circuit-breaker flags'}), started ${ours.startedAt} and ${theirs.startedAt}. "×" is ${b}'s figure over ${a}'s.`,
+    `Two runs one after the other with the same options (${ours.options.mode} mode, ${APIS[ours.options.api ?? 'legacy'].label}, ${ours.options.breaker === 'default' ? "Crossplane's default flags" : 'raised circuit-breaker flags'}), ${a} started ${ours.startedAt}, ${b} ${theirs.startedAt}. "×" is ${b}'s figure over ${a}'s.`,
     '',
     `| batch | all Ready+Running (${a} / ${b}) | apply→Ready p95 s | RunFunction calls per claim until Ready | function CPU s per claim until Ready | ratio | function CPU ms per call |`,
     '| --- | --- | --- | --- | --- | --- | --- |',
@@ -869,7 +869,7 @@ const oneOf = <T extends string>(flag: string, v: string | undefined, allowed: r
 };
 
 /** The command line as options (without log); throws on an unknown value instead of falling back silently. */
-export function parseCli(argv: string[]): Omit<ScaleOptions, 'log'> & { out?: string; json?: string; both?: boolean } {
+export function parseCli(argv: string[]): Omit<ScaleOptions, 'log'> & { out?: string; json?: string; both?: boolean; goFirst?: boolean } {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -879,6 +879,7 @@ export function parseCli(argv: string[]): Omit<ScaleOptions, 'log'> & { out?: st
       breaker: { type: 'string', default: 'default' },
       provisioner: { type: 'string', default: 'ahead' },
       function: { type: 'string', default: 'streambus' },
+      'go-first': { type: 'boolean', default: false },
       steady: { type: 'string', default: '600' },
       roll: { type: 'boolean', default: false },
       debug: { type: 'boolean', default: false },
@@ -907,7 +908,7 @@ export function parseCli(argv: string[]): Omit<ScaleOptions, 'log'> & { out?: st
     breaker: oneOf('breaker', values.breaker, ['default', 'tuned'] as const),
     provisioner: oneOf('provisioner', values.provisioner, ['ahead', 'reactive'] as const),
     ...(values.function === 'both'
-      ? { fn: 'streambus' as const, both: true }
+      ? { fn: 'streambus' as const, both: true, ...(values['go-first'] ? { goFirst: true } : {}) }
       : { fn: oneOf('function', values.function === 'function-go-templating' ? 'go-templating' : values.function === 'function-streambus' ? 'streambus' : values.function, ['streambus', 'go-templating', 'both'] as const) as Fn }),
     steadySeconds: num('steady', values.steady),
     roll: !!values.roll,
@@ -920,20 +921,29 @@ export function parseCli(argv: string[]): Omit<ScaleOptions, 'log'> & { out?: st
 }
 
 async function main(): Promise<void> {
-  const { out, json, both, ...opts } = parseCli(process.argv.slice(2));
+  const { out, json, both, goFirst, ...opts } = parseCli(process.argv.slice(2));
+  if (goFirst && !both) throw new Error('--go-first orders the two runs of --function both');
   const log = (s: string) => process.stderr.write(`[scale ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
-  const r = await runScale({ ...opts, log });
-  let md = markdown(r);
-  process.stdout.write(`${md}\n`);
-  let results: ScaleResult[] = [r];
+  // With --function both, the same claims with the other function on a fresh control plane right after
+  // (function-streambus first, or function-go-templating first with --go-first).
+  const order: Fn[] = both ? (goFirst ? ['go-templating', 'streambus'] : ['streambus', 'go-templating']) : [opts.fn ?? 'streambus'];
+  const results: ScaleResult[] = [];
+  let md = '';
+  for (const fn of order) {
+    const r = await runScale({ ...opts, fn, log });
+    results.push(r);
+    const part = `${md ? '\n' : ''}${markdown(r)}`;
+    process.stdout.write(`${part}\n`);
+    md += part;
+  }
   if (both) {
-    // The same claims with function-go-templating, on a fresh control plane, right after.
-    const g = await runScale({ ...opts, fn: 'go-templating', log });
-    const more = `\n${markdown(g)}\n\n${comparison(r, g)}`;
+    const ours = results[order.indexOf('streambus')]!;
+    const theirs = results[order.indexOf('go-templating')]!;
+    const more = `\n\n${comparison(ours, theirs)}`;
     process.stdout.write(`${more}\n`);
     md += more;
-    results = [r, g];
   }
+  const r = results[0]!;
   if (json) writeFileSync(json, JSON.stringify(both ? results : r, null, 2));
   if (out) writeFileSync(out, `${existsSync(out) ? readFileSync(out, 'utf8') : ''}\n${md}\n`);
   process.stderr.write(`Crossplane ${CROSSPLANE_VERSION}\n`);

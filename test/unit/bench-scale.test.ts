@@ -10,6 +10,7 @@ import {
   functionFilter,
   chunks,
   claimDoc,
+  comparison,
   metricSum,
   parseCli,
   per100Clusters,
@@ -19,6 +20,8 @@ import {
   plannedClaims,
   ppm,
   volumeLine,
+  type BatchResult,
+  type ScaleResult,
 } from '../../bench/scale.js';
 
 describe('bench/scale.ts helpers', () => {
@@ -163,6 +166,7 @@ describe('bench/scale.ts helpers', () => {
     expect(parseCli(['--function', 'go-templating']).fn).toBe('go-templating');
     expect(parseCli(['--function', 'function-go-templating']).fn).toBe('go-templating');
     expect(parseCli(['--function', 'both'])).toMatchObject({ fn: 'streambus', both: true });
+    expect(parseCli(['--function', 'both', '--go-first'])).toMatchObject({ both: true, goFirst: true });
     expect(() => parseCli(['--function', 'patch-and-transform'])).toThrow(/--function must be one of streambus, go-templating, both/);
   });
 
@@ -176,5 +180,36 @@ describe('bench/scale.ts helpers', () => {
     expect(metricSum(text, '\\w*run_function_request_total', functionFilter('function-go-templating'))).toBe(31);
     expect(metricSum(text, '\\w*run_function_request_total', functionFilter('streambus-io-function-streambus'))).toBe(17);
     expect(metricSum(text, '\\w*run_function_request_total', functionFilter('function-streambus'))).toBe(0);
+  });
+
+  it('comparison: per batch the function CPU per claim and per call, the ratio (peer over ours), the steady state and the whole run', () => {
+    const batch = (claims: number, calls: number, cpu: Record<string, number>, ready: number[]): BatchResult => ({
+      claims,
+      clustersInFlight: claims,
+      times: ready.map((t, i) => ({ name: `n${i}`, example: 'minimal', synced: 1, ready: t, running: t })),
+      allReadySeconds: Math.max(...ready),
+      notReady: [],
+      callsPerClaimUntilReady: calls,
+      breakerEventsPerClaim: 60,
+      breakerOpens: 0,
+      responsiveFalse: {},
+      composedPerXr: {},
+      cpuSecondsUntilReady: cpu,
+      volumes: { provisioner: 'ahead', planned: 0, madeAhead: 0, madeReactively: 0, pvcs: 0, bound: 0, bindLagSeconds: [] },
+    });
+    const steady = (cpu: Record<string, number>, calls: number) => ({
+      seconds: 600, clusters: 21, runningAtStart: 21, runningAtEnd: 21, steady: true, callsPerClusterPerMinute: calls, breakerEventsPerClusterPerMinute: 0,
+      cpuSeconds: cpu, cpuPercentOfOneCore: {}, cpuPercentPer100Clusters: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, (v / 6) * (100 / 21)])),
+    });
+    const base = { options: { batches: [20], api: 'legacy' as const, mode: 'Direct' as const, breaker: 'default' as const, steadySeconds: 600, roll: false, debug: false, readyTimeoutMs: 1 }, machine: 'm', bootSeconds: 1, functionPeakRssMiB: 1, rssMiB: {} };
+    const ours: ScaleResult = { ...base, startedAt: 'A', batches: [batch(20, 10, { 'function-streambus': 2 }, [30, 40])], steady: steady({ 'function-streambus': 3 }, 1.5) };
+    const theirs: ScaleResult = { ...base, options: { ...base.options, fn: 'go-templating' }, startedAt: 'B', batches: [batch(20, 20, { 'function-go-templating': 8 }, [35, 45])], steady: steady({ 'function-go-templating': 1.5 }, 1) };
+    const md = comparison(ours, theirs);
+    // 2 s over 200 calls = 10 ms; 8 s over 400 calls = 20 ms; 8/2 = 4×.
+    expect(md).toContain('| 20 | 20/20 in 40 s / 20/20 in 45 s | 40 / 45 | 10 / 20 | 0.1 / 0.4 | 4× | 10 / 20 |');
+    expect(md).toMatch(/function CPU 2\.38\d* % \/ 1\.19\d* % of one core per 100 clusters \(0\.5×\)/);
+    // Steady calls: 1.5 × 21 × 10 min = 315 calls for 3 s, 210 calls for 1.5 s.
+    expect(md).toContain('per call 9.52 / 7.14 ms');
+    expect(md).toContain('5 s / 9.5 s (1.9×)');
   });
 });
